@@ -1,0 +1,40 @@
+package dev.imprint.tensor;
+
+/**
+ * Single-precision matrix multiplication on {@link Mat} views, in the three forms a transformer's
+ * forward and backward need. Shapes are checked from the views; {@code accumulate} adds into C
+ * instead of overwriting it. Large products are split across {@link Parallel}'s pool.
+ *
+ * <pre>
+ *   mul        C(m×n) (+)= A(m×k) · B(k×n)
+ *   mulTransB  C(m×n) (+)= A(m×k) · B(n×k)ᵀ
+ *   mulTransA  C(m×n) (+)= A(k×m)ᵀ · B(k×n)
+ * </pre>
+ */
+public final class Gemm {
+    private Gemm() {}
+
+    /** C (+)= A · B. */
+    public static void mul(Mat c, Mat a, Mat b, boolean accumulate) {
+        check(c, a.rows(), b.cols(), a.cols(), b.rows(), "mul");
+        GemmReference.gemm(false, false, c, a, b, accumulate);
+    }
+
+    /** C (+)= A · Bᵀ. */
+    public static void mulTransB(Mat c, Mat a, Mat b, boolean accumulate) {
+        check(c, a.rows(), b.rows(), a.cols(), b.cols(), "mulTransB");
+        GemmReference.gemm(false, true, c, a, b, accumulate);
+    }
+
+    /** C (+)= Aᵀ · B. */
+    public static void mulTransA(Mat c, Mat a, Mat b, boolean accumulate) {
+        check(c, a.cols(), b.cols(), a.rows(), b.rows(), "mulTransA");
+        GemmReference.gemm(true, false, c, a, b, accumulate);
+    }
+
+    private static void check(Mat c, int m, int n, int kA, int kB, String op) {
+        if (kA != kB) throw new IllegalArgumentException(op + ": inner dimensions differ (" + kA + " vs " + kB + ")");
+        if (c.rows() != m || c.cols() != n)
+            throw new IllegalArgumentException(op + ": output is " + c.rows() + "x" + c.cols() + ", expected " + m + "x" + n);
+    }
+}
