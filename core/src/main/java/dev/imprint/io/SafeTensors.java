@@ -1,0 +1,384 @@
+package dev.imprint.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imprint.InputException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The safetensors format: an 8-byte little-endian header length N, N bytes of JSON
+ * ({@code name -> {dtype, shape, data_offsets: [begin, end]}} plus an optional string map
+ * {@code __metadata__}), then the raw little-endian tensor bytes. Reading validates the header
+ * completely before any tensor is touched; every problem is an {@link InputException} naming the
+ * file, the tensor and what is wrong. Files are memory-mapped, so opening a large checkpoint is cheap.
+ */
+public final class SafeTensors implements AutoCloseable {
+    /** Largest header accepted: generous for millions of tensors, small enough to reject garbage. */
+    static final long MAX_HEADER_BYTES = 100L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Element types Imprint reads and writes. */
+    public enum DType {
+        F64(8), F32(4), F16(2), BF16(2), I64(8), I32(4);
+
+        public final int bytes;
+
+        DType(int bytes) {
+            this.bytes = bytes;
+        }
+
+        boolean floating() {
+            return this == F64 || this == F32 || this == F16 || this == BF16;
+        }
+    }
+
+    /** One tensor's entry in the header; offsets are relative to the start of the data section. */
+    public record Info(String name, DType dtype, long[] shape, long begin, long end) {
+        public long elements() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+    }
+
+    /** A tensor to be written: float32, float64 or int64 payloads. */
+    public sealed interface Tensor {
+        long[] shape();
+
+        DType dtype();
+
+        static Tensor f32(float[] data, long... shape) {
+            return new F32Tensor(data, shape);
+        }
+
+        static Tensor f64(double[] data, long... shape) {
+            return new F64Tensor(data, shape);
+        }
+
+        static Tensor i64(long[] data, long... shape) {
+            return new I64Tensor(data, shape);
+        }
+    }
+
+    record F32Tensor(float[] data, long[] shape) implements Tensor {
+        public DType dtype() { return DType.F32; }
+    }
+
+    record F64Tensor(double[] data, long[] shape) implements Tensor {
+        public DType dtype() { return DType.F64; }
+    }
+
+    record I64Tensor(long[] data, long[] shape) implements Tensor {
+        public DType dtype() { return DType.I64; }
+    }
+
+    private final Path path;
+    private final Arena arena;
+    private final MemorySegment data;
+    private final Map<String, Info> tensors;
+    private final Map<String, String> metadata;
+
+    private SafeTensors(Path path, Arena arena, MemorySegment data, Map<String, Info> tensors, Map<String, String> metadata) {
+        this.path = path;
+        this.arena = arena;
+        this.data = data;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    /** Opens and validates a safetensors file. */
+    public static SafeTensors open(Path path) {
+        Arena arena = Arena.ofShared();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 8) throw bad(path, "file is " + size + " bytes, shorter than the 8-byte header length");
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(lenBuf, 0);
+            long headerLen = lenBuf.flip().getLong();
+            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES)
+                throw bad(path, "header length " + headerLen + " is outside [2, " + MAX_HEADER_BYTES + "]");
+            if (8 + headerLen > size)
+                throw bad(path, "header length " + headerLen + " runs past the end of the " + size + "-byte file");
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            while (hb.hasRemaining() && ch.read(hb, 8 + hb.position()) > 0) { /* fill */ }
+            String header = new String(hb.array(), StandardCharsets.UTF_8);
+            long dataLen = size - 8 - headerLen;
+            Map<String, String> meta = new LinkedHashMap<>();
+            Map<String, Info> infos = parseHeader(path, header, dataLen, meta);
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 8 + headerLen, dataLen, arena);
+            return new SafeTensors(path, arena, seg, Collections.unmodifiableMap(infos), Collections.unmodifiableMap(meta));
+        } catch (NoSuchFileException e) {
+            arena.close();
+            throw new InputException(path + ": no such file");
+        } catch (IOException e) {
+            arena.close();
+            throw new InputException(path + ": cannot read (" + e.getMessage() + ")", e);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static Map<String, Info> parseHeader(Path path, String header, long dataLen, Map<String, String> meta) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(header);
+        } catch (JsonProcessingException e) {
+            throw bad(path, "header is not valid JSON (" + e.getOriginalMessage() + ")");
+        }
+        if (root == null || !root.isObject()) throw bad(path, "header is not a JSON object");
+        Map<String, Info> infos = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            JsonNode v = e.getValue();
+            if (name.equals("__metadata__")) {
+                if (!v.isObject()) throw bad(path, "__metadata__ is not an object");
+                v.fields().forEachRemaining(m -> {
+                    if (!m.getValue().isTextual()) throw bad(path, "__metadata__." + m.getKey() + " is not a string");
+                    meta.put(m.getKey(), m.getValue().asText());
+                });
+                continue;
+            }
+            infos.put(name, parseEntry(path, name, v, dataLen));
+        }
+        List<Info> sorted = new ArrayList<>(infos.values());
+        sorted.sort(Comparator.comparingLong(Info::begin));
+        for (int i = 1; i < sorted.size(); i++) {
+            Info prev = sorted.get(i - 1), cur = sorted.get(i);
+            if (cur.begin() < prev.end() && cur.end() > cur.begin() && prev.end() > prev.begin())
+                throw bad(path, "tensor '" + cur.name() + "' overlaps tensor '" + prev.name() + "'");
+        }
+        return infos;
+    }
+
+    private static Info parseEntry(Path path, String name, JsonNode v, long dataLen) {
+        String where = "tensor '" + name + "'";
+        if (!v.isObject()) throw bad(path, where + ": entry is not an object");
+        JsonNode dt = v.get("dtype"), sh = v.get("shape"), off = v.get("data_offsets");
+        if (dt == null || !dt.isTextual()) throw bad(path, where + ": missing dtype");
+        DType dtype;
+        try {
+            dtype = DType.valueOf(dt.asText());
+        } catch (IllegalArgumentException e) {
+            throw bad(path, where + ": unsupported dtype " + dt.asText());
+        }
+        if (sh == null || !sh.isArray()) throw bad(path, where + ": missing shape");
+        long[] shape = new long[sh.size()];
+        long elements = 1;
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode d = sh.get(i);
+            if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0)
+                throw bad(path, where + ": shape " + sh + " has an invalid dimension");
+            shape[i] = d.asLong();
+            elements = Math.multiplyHigh(elements, shape[i]) != 0 ? -1 : elements * shape[i];
+            if (elements < 0) throw bad(path, where + ": shape " + sh + " is too large");
+        }
+        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber())
+            throw bad(path, where + ": data_offsets must be [begin, end]");
+        long begin = off.get(0).asLong(), end = off.get(1).asLong();
+        if (begin < 0 || end < begin || end > dataLen)
+            throw bad(path, where + ": data_offsets [" + begin + ", " + end + "] outside the " + dataLen + "-byte data section");
+        if (end - begin != elements * dtype.bytes)
+            throw bad(path, where + ": " + (end - begin) + " bytes do not hold shape " + sh + " of " + dtype);
+        return new Info(name, dtype, shape, begin, end);
+    }
+
+    private static InputException bad(Path path, String what) {
+        return new InputException(path + ": malformed safetensors: " + what);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Tensor entries in header order. */
+    public Map<String, Info> tensors() {
+        return tensors;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    /** The entry for {@code name}, or an error naming the missing tensor. */
+    public Info info(String name) {
+        Info i = tensors.get(name);
+        if (i == null) throw new InputException(path + ": tensor '" + name + "' is missing");
+        return i;
+    }
+
+    /** Reads a floating tensor as float32 (F16 and BF16 widened, F64 rounded). */
+    public float[] floats(String name) {
+        Info info = info(name);
+        int n = toInt(info);
+        float[] out = new float[n];
+        MemorySegment s = data.asSlice(info.begin(), info.end() - info.begin());
+        switch (info.dtype()) {
+            case F32 -> MemorySegment.copy(s, F32, 0, out, 0, n);
+            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16, i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat(s.getAtIndex(I16, i) << 16); }
+            case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, i); }
+            default -> throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a floating type");
+        }
+        return out;
+    }
+
+    /** Reads a floating tensor as float64. */
+    public double[] doubles(String name) {
+        Info info = info(name);
+        if (info.dtype() == DType.F64) {
+            double[] out = new double[toInt(info)];
+            MemorySegment.copy(data.asSlice(info.begin(), info.end() - info.begin()), F64, 0, out, 0, out.length);
+            return out;
+        }
+        float[] f = floats(name);
+        double[] out = new double[f.length];
+        for (int i = 0; i < f.length; i++) out[i] = f[i];
+        return out;
+    }
+
+    /** Reads an integer tensor (I64 or I32) as longs. */
+    public long[] longs(String name) {
+        Info info = info(name);
+        int n = toInt(info);
+        long[] out = new long[n];
+        MemorySegment s = data.asSlice(info.begin(), info.end() - info.begin());
+        switch (info.dtype()) {
+            case I64 -> MemorySegment.copy(s, I64, 0, out, 0, n);
+            case I32 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(I32, i); }
+            default -> throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected an integer type");
+        }
+        return out;
+    }
+
+    /** Checks that {@code name} has exactly {@code expected} as its shape. */
+    public void requireShape(String name, long... expected) {
+        long[] got = info(name).shape();
+        if (!java.util.Arrays.equals(got, expected))
+            throw new InputException(path + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(got)
+                    + ", expected " + java.util.Arrays.toString(expected));
+    }
+
+    private int toInt(Info info) {
+        long n = info.elements();
+        if (n > Integer.MAX_VALUE - 8) throw new InputException(path + ": tensor '" + info.name() + "' has " + n + " elements, more than a Java array holds");
+        return (int) n;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    /**
+     * Writes tensors (in the map's order) and string metadata to {@code target}, atomically.
+     * The header is padded with spaces to a multiple of 8 bytes, as the reference writer does.
+     */
+    public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        ObjectNode header = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode m = header.putObject("__metadata__");
+            metadata.forEach(m::put);
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            long elements = 1;
+            for (long d : t.shape()) elements *= d;
+            long len = switch (t) {
+                case F32Tensor f -> f.data().length;
+                case F64Tensor f -> f.data().length;
+                case I64Tensor f -> f.data().length;
+            };
+            if (len != elements)
+                throw new IllegalArgumentException("tensor '" + e.getKey() + "': " + len + " values for shape " + java.util.Arrays.toString(t.shape()));
+            ObjectNode n = header.putObject(e.getKey());
+            n.put("dtype", t.dtype().name());
+            var sh = n.putArray("shape");
+            for (long d : t.shape()) sh.add(d);
+            var off = n.putArray("data_offsets");
+            off.add(offset);
+            off.add(offset + elements * t.dtype().bytes);
+            offset += elements * t.dtype().bytes;
+        }
+        byte[] h;
+        try {
+            h = JSON.writeValueAsBytes(header);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        int padded = (h.length + 7) / 8 * 8;
+        byte[] hp = new byte[padded];
+        System.arraycopy(h, 0, hp, 0, h.length);
+        java.util.Arrays.fill(hp, h.length, padded, (byte) ' ');
+        AtomicFiles.write(target, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).flip();
+                writeFully(ch, len);
+                writeFully(ch, ByteBuffer.wrap(hp));
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+                for (Tensor t : tensors.values()) {
+                    switch (t) {
+                        case F32Tensor f -> { for (float x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putFloat(x); } }
+                        case F64Tensor f -> { for (double x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putDouble(x); } }
+                        case I64Tensor f -> { for (long x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putLong(x); } }
+                    }
+                }
+                drain(ch, buf);
+                ch.force(false);
+            }
+        });
+    }
+
+    private static void drain(FileChannel ch, ByteBuffer buf) throws IOException {
+        buf.flip();
+        writeFully(ch, buf);
+        buf.clear();
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
+    }
+
+    /** Reads the whole file's float tensors eagerly (for small files: factors, test fixtures). */
+    public static Map<String, float[]> readAllFloats(Path path) {
+        try (SafeTensors st = open(path)) {
+            Map<String, float[]> out = new LinkedHashMap<>();
+            for (String n : st.tensors().keySet()) if (st.info(n).dtype().floating()) out.put(n, st.floats(n));
+            return out;
+        } catch (UncheckedIOException e) {
+            throw new InputException(path + ": " + e.getMessage(), e);
+        }
+    }
+}
