@@ -1,0 +1,63 @@
+package dev.imprint.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.imprint.tensor.Vec.L;
+import static dev.imprint.tensor.Vec.S;
+
+/**
+ * GELU with the tanh approximation (GPT-2's "gelu_new"):
+ * gelu(x) = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).
+ */
+public final class Gelu {
+    private static final float K = (float) Math.sqrt(2.0 / Math.PI);
+    private static final float A = 0.044715f;
+    private static final int BLOCK = 4096;
+
+    private Gelu() {}
+
+    /** out (n) = gelu(inp (n)). */
+    public static void forward(float[] out, int outOff, float[] inp, int inpOff, int n) {
+        Parallel.forEach((n + BLOCK - 1) / BLOCK, blk -> {
+            int from = blk * BLOCK, len = Math.min(BLOCK, n - from), i = 0, bound = S.loopBound(len);
+            for (; i < bound; i += L) {
+                FloatVector x = FloatVector.fromArray(S, inp, inpOff + from + i);
+                FloatVector u = x.mul(x).mul(x).mul(A).add(x).mul(K);
+                x.mul(0.5f).mul(u.lanewise(VectorOperators.TANH).add(1f)).intoArray(out, outOff + from + i);
+            }
+            for (; i < len; i++) out[outOff + from + i] = scalar(inp[inpOff + from + i]);
+        });
+    }
+
+    /**
+     * dinp (n) = gelu'(inp) ∘ dout (overwrites). In forward y = ½x(1 + tanh u); so
+     * dy/dx = ½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²).
+     */
+    public static void backward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int n) {
+        Parallel.forEach((n + BLOCK - 1) / BLOCK, blk -> {
+            int from = blk * BLOCK, len = Math.min(BLOCK, n - from), i = 0, bound = S.loopBound(len);
+            for (; i < bound; i += L) {
+                FloatVector x = FloatVector.fromArray(S, inp, inpOff + from + i);
+                FloatVector x2 = x.mul(x);
+                FloatVector th = x2.mul(A).mul(x).add(x).mul(K).lanewise(VectorOperators.TANH);
+                FloatVector sech2 = th.mul(th).neg().add(1f);
+                FloatVector local = th.add(1f).mul(0.5f)
+                        .add(x.mul(0.5f).mul(sech2).mul(x2.mul(3f * A).add(1f).mul(K)));
+                local.mul(FloatVector.fromArray(S, dout, doutOff + from + i)).intoArray(dinp, dinpOff + from + i);
+            }
+            for (; i < len; i++) dinp[dinpOff + from + i] = derivative(inp[inpOff + from + i]) * dout[doutOff + from + i];
+        });
+    }
+
+    /** gelu(x) for one value (the scalar reference). */
+    public static float scalar(float x) {
+        return (float) (0.5 * x * (1 + Math.tanh(K * (x + A * x * x * x))));
+    }
+
+    /** gelu'(x) for one value. */
+    public static float derivative(float x) {
+        double u = K * (x + A * x * x * x), th = Math.tanh(u);
+        return (float) (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * K * (1 + 3 * A * x * x));
+    }
+}

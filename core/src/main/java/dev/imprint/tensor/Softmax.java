@@ -1,0 +1,60 @@
+package dev.imprint.tensor;
+
+import java.util.SplittableRandom;
+
+/**
+ * The output softmax and the cross-entropy loss over a vocabulary.
+ * Dimensions: N rows (positions), V vocabulary. lse[r] = log Σ_v exp(logits[r, v]).
+ */
+public final class Softmax {
+    private Softmax() {}
+
+    /** lse (N) ← log-sum-exp of each row of logits (N,V); logits are left unchanged. */
+    public static void logSumExp(float[] lse, float[] logits, int rows, int V) {
+        Parallel.forEach(rows, r -> {
+            int o = r * V;
+            float max = Vec.max(logits, o, V);
+            lse[r] = (float) (max + Math.log(Vec.expSum(logits, o, V, max)));
+        });
+    }
+
+    /**
+     * In place: logits (N,V) ← dL/dlogits for L = −Σ_r w_r log softmax(logits_r)[target_r]
+     * = w_r (softmax(logits_r) − onehot(target_r)). Rows with weight 0 become zero.
+     */
+    public static void crossEntropyBackward(float[] logits, float[] lse, int[] targets, float[] weights, int rows, int V) {
+        Parallel.forEach(rows, r -> {
+            int o = r * V;
+            float w = weights[r];
+            if (w == 0f) {
+                java.util.Arrays.fill(logits, o, o + V, 0f);
+                return;
+            }
+            Vec.expShiftSum(logits, o, V, lse[r]);
+            Vec.scale(w, logits, o, V);
+            logits[o + targets[r]] -= w;
+        });
+    }
+
+    /**
+     * Draws one label per row from softmax(logits_r), for rows with {@code draw[r]}; each row uses
+     * its own generator seeded from (seed, r), so the draw does not depend on thread count.
+     */
+    public static void sample(int[] out, float[] logits, float[] lse, boolean[] draw, int rows, int V, long seed) {
+        Parallel.forEach(rows, r -> {
+            if (!draw[r]) return;
+            double u = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (r + 1))).nextDouble();
+            int o = r * V;
+            double c = 0, l = lse[r];
+            int pick = V - 1;
+            for (int v = 0; v < V; v++) {
+                c += Math.exp(logits[o + v] - l);
+                if (c > u) {
+                    pick = v;
+                    break;
+                }
+            }
+            out[r] = pick;
+        });
+    }
+}
