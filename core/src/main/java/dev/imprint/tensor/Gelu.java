@@ -1,7 +1,6 @@
 package dev.imprint.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import static dev.imprint.tensor.Vec.L;
 import static dev.imprint.tensor.Vec.S;
@@ -24,7 +23,7 @@ public final class Gelu {
             for (; i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(S, inp, inpOff + from + i);
                 FloatVector u = x.mul(x).mul(x).mul(A).add(x).mul(K);
-                x.mul(0.5f).mul(u.lanewise(VectorOperators.TANH).add(1f)).intoArray(out, outOff + from + i);
+                x.mul(0.5f).mul(Vec.tanh(u).add(1f)).intoArray(out, outOff + from + i);
             }
             for (; i < len; i++) out[outOff + from + i] = scalar(inp[inpOff + from + i]);
         });
@@ -40,7 +39,7 @@ public final class Gelu {
             for (; i < bound; i += L) {
                 FloatVector x = FloatVector.fromArray(S, inp, inpOff + from + i);
                 FloatVector x2 = x.mul(x);
-                FloatVector th = x2.mul(A).mul(x).add(x).mul(K).lanewise(VectorOperators.TANH);
+                FloatVector th = Vec.tanh(x2.mul(A).mul(x).add(x).mul(K));
                 FloatVector sech2 = th.mul(th).neg().add(1f);
                 FloatVector local = th.add(1f).mul(0.5f)
                         .add(x.mul(0.5f).mul(sech2).mul(x2.mul(3f * A).add(1f).mul(K)));
@@ -50,14 +49,15 @@ public final class Gelu {
         });
     }
 
-    /** gelu(x) for one value (the scalar reference). */
+    /** gelu(x) for one value: the vector form's operations in the same order. */
     public static float scalar(float x) {
-        return (float) (0.5 * x * (1 + Math.tanh(K * (x + A * x * x * x))));
+        float u = (x * x * x * A + x) * K;
+        return x * 0.5f * (Vec.tanh(u) + 1f);
     }
 
-    /** gelu'(x) for one value. */
+    /** gelu'(x) for one value: the vector form's operations in the same order. */
     public static float derivative(float x) {
-        double u = K * (x + A * x * x * x), th = Math.tanh(u);
-        return (float) (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * K * (1 + 3 * A * x * x));
+        float x2 = x * x, th = Vec.tanh((x2 * A * x + x) * K);
+        return (th + 1f) * 0.5f + x * 0.5f * (1f - th * th) * ((x2 * (3f * A) + 1f) * K);
     }
 }

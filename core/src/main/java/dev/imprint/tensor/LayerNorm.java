@@ -31,7 +31,7 @@ public final class LayerNorm {
                     FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
                     acc = d.fma(d, acc);
                 }
-                float v = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                float v = Vec.sumLanes(acc);
                 for (; i < C; i++) { float d = inp[x + i] - m; v += d * d; }
                 float s = (float) (1.0 / Math.sqrt(v / C + eps));
                 FloatVector vs = FloatVector.broadcast(S, s);

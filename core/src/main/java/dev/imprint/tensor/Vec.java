@@ -1,6 +1,7 @@
 package dev.imprint.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -8,12 +9,26 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API loops over contiguous float ranges. Each loop runs to {@code loopBound} with two
  * independent accumulators where it reduces (so consecutive FMAs do not wait on each other), then
  * a scalar tail.
+ *
+ * <p>Determinism: results must not depend on whether a loop runs interpreted or JIT-compiled (a
+ * resumed training run must match an uninterrupted one bit for bit). {@code reduceLanes(ADD)} has
+ * an unspecified order and the {@code EXP}/{@code TANH} operators differ by an ulp between the Java
+ * fallback and the SVML intrinsic, so lanes are summed in a fixed order ({@link #sumLanes}) and
+ * exp is a polynomial built from exactly rounded operations ({@link #exp}).
  */
 public final class Vec {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
     private Vec() {}
+
+    /** Σ of the lanes, left to right. */
+    public static float sumLanes(FloatVector v) {
+        float[] a = v.toArray();
+        float s = 0;
+        for (float x : a) s += x;
+        return s;
+    }
 
     /** Σ x[xo..xo+n). */
     public static float sum(float[] x, int xo, int n) {
@@ -23,7 +38,7 @@ public final class Vec {
             a0 = a0.add(FloatVector.fromArray(S, x, xo + i));
             a1 = a1.add(FloatVector.fromArray(S, x, xo + i + L));
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(a0.add(a1));
         for (; i < n; i++) s += x[xo + i];
         return s;
     }
@@ -36,7 +51,7 @@ public final class Vec {
             a0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), a0);
             a1 = FloatVector.fromArray(S, x, xo + i + L).fma(FloatVector.fromArray(S, y, yo + i + L), a1);
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(a0.add(a1));
         for (; i < n; i++) s += x[xo + i] * y[yo + i];
         return s;
     }
@@ -85,12 +100,12 @@ public final class Vec {
         double s = 0;
         int i = 0, b = S.loopBound(n);
         for (; i < b; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, xo + i).sub(vs).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, xo + i).sub(vs));
             e.intoArray(x, xo + i);
-            s += e.reduceLanes(VectorOperators.ADD);
+            s += sumLanes(e);
         }
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[xo + i] - shift);
+            float e = exp(x[xo + i] - shift);
             x[xo + i] = e;
             s += e;
         }
@@ -102,8 +117,8 @@ public final class Vec {
         FloatVector vs = FloatVector.broadcast(S, shift);
         double s = 0;
         int i = 0, b = S.loopBound(n);
-        for (; i < b; i += L) s += FloatVector.fromArray(S, x, xo + i).sub(vs).lanewise(VectorOperators.EXP).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) s += Math.exp(x[xo + i] - shift);
+        for (; i < b; i += L) s += sumLanes(exp(FloatVector.fromArray(S, x, xo + i).sub(vs)));
+        for (; i < n; i++) s += exp(x[xo + i] - shift);
         return s;
     }
 
@@ -113,5 +128,51 @@ public final class Vec {
         int i = 0, b = S.loopBound(n);
         for (; i < b; i += L) FloatVector.fromArray(S, x, xo + i).mul(va).intoArray(x, xo + i);
         for (; i < n; i++) x[xo + i] *= a;
+    }
+
+    // exp(x) = 2^n · e^r, n = round(x·log2 e), r = x − n·ln 2 (split in two parts so r is exact
+    // enough), e^r by the Cephes expf polynomial (≈1 ulp). Inputs are clamped to the float range.
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5·2^23: x + ROUND − ROUND rounds x to an integer
+    private static final float LO = -87.3f, HI = 88.7f;
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /** e^x lane-wise, deterministic (see the class comment). */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(LO).min(HI);
+        FloatVector n = x.fma(LOG2E, ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(S, P2)).fma(r, FloatVector.broadcast(S, P3))
+                .fma(r, FloatVector.broadcast(S, P4)).fma(r, FloatVector.broadcast(S, P5));
+        FloatVector er = p.mul(r).fma(r, r).add(1f);
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return er.mul(bits.reinterpretAsFloats());
+    }
+
+    /** e^x for one value, the same operations as the vector form. */
+    public static float exp(float x) {
+        x = Math.min(Math.max(x, LO), HI);
+        float n = Math.fma(x, LOG2E, ROUND) - ROUND;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        float er = Math.fma(p * r, r, r) + 1f;
+        return er * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    /** tanh(u) = 1 − 2/(e^{2u} + 1), lane-wise from {@link #exp}; saturates to ±1. */
+    public static FloatVector tanh(FloatVector u) {
+        return FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(u.mul(2f)).add(1f)));
+    }
+
+    /** tanh for one value, the same operations as the vector form. */
+    public static float tanh(float u) {
+        return 1f - 2f / (exp(2f * u) + 1f);
     }
 }

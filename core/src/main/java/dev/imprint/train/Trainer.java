@@ -1,0 +1,258 @@
+package dev.imprint.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imprint.InputException;
+import dev.imprint.io.AtomicFiles;
+import dev.imprint.io.SafeTensors;
+import dev.imprint.model.GPT2;
+import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LayerSelection;
+import dev.imprint.model.Parameters;
+import dev.imprint.model.SequenceBatch;
+import dev.imprint.model.Targets;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Trains a GPT-2 on a {@link SequenceSource} with AdamW, a warm-up + cosine schedule and global
+ * gradient clipping, minimizing the mean next-token NLL per batch. Checkpoints go to
+ * {@code out/checkpoint/} (weights, optimizer moments, step) through a directory swap, so a run
+ * killed at any moment resumes from its last complete checkpoint and, with the same seed and
+ * thread count, ends with the same weights as an uninterrupted run.
+ */
+public final class Trainer {
+    /** One held-out evaluation. */
+    public record Evaluation(int step, double trainLoss, double heldOutLoss) {}
+
+    /** What a finished run reports. */
+    public record Result(int steps, int resumedFrom, List<Evaluation> evaluations, double tokensPerSecond, long tokens) {}
+
+    /** Progress callbacks (the CLI draws a progress bar from them). */
+    public interface Listener {
+        default void onStart(int fromStep, int totalSteps) {}
+
+        default void onStep(int step, double loss, float lr, long tokens, double tokensPerSecond) {}
+
+        default void onEvaluation(Evaluation e) {}
+
+        default void onCheckpoint(int step) {}
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final GPT2Config config;
+    private final SequenceSource data;
+    private final TrainingSettings settings;
+    private final Path out;
+    private final int[] train, heldOut;
+
+    public Trainer(GPT2Config config, SequenceSource data, TrainingSettings settings, Path out) {
+        if (data.size() < 1) throw new InputException("no training sequences");
+        this.config = config;
+        this.data = data;
+        this.settings = settings;
+        this.out = out;
+        int[] perm = permutation(data.size(), settings.seed());
+        int nHeld = settings.heldOutFraction() == 0 ? 0 : Math.max(1, (int) Math.round(data.size() * settings.heldOutFraction()));
+        if (nHeld >= data.size()) throw new InputException("corpus has " + data.size() + " sequences: too few to hold " + nHeld + " out for evaluation");
+        heldOut = java.util.Arrays.copyOfRange(perm, 0, nHeld);
+        train = java.util.Arrays.copyOfRange(perm, nHeld, perm.length);
+    }
+
+    /** Sequence indices of the held-out split (sorted by draw order). */
+    public int[] heldOut() {
+        return heldOut.clone();
+    }
+
+    /** Runs (or resumes) training and writes the final weights to {@code out/model.safetensors}. */
+    public Result run(Listener listener) {
+        Path ckpt = out.resolve("checkpoint");
+        recoverSwap(ckpt);
+        Parameters params;
+        AdamW opt;
+        int start = 0;
+        List<Evaluation> evals = new ArrayList<>();
+        if (Files.exists(ckpt.resolve("state.json"))) {
+            State s = readState(ckpt);
+            params = Parameters.load(ckpt.resolve("model.safetensors"), config);
+            opt = new AdamW(params.layout(), settings.optimizer());
+            try (SafeTensors st = SafeTensors.open(ckpt.resolve("optimizer.safetensors"))) {
+                opt.restore(st.floats("exp_avg"), st.floats("exp_avg_sq"), s.step);
+            }
+            start = s.step;
+            evals.addAll(s.evaluations);
+        } else {
+            params = Parameters.initialize(config, settings.seed());
+            opt = new AdamW(params.layout(), settings.optimizer());
+        }
+        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        Parameters grads = new Parameters(params.layout());
+        listener.onStart(start, settings.steps());
+        long tokens = 0, t0 = System.nanoTime();
+        double recentLoss = Double.NaN;
+        for (int step = start; step < settings.steps(); step++) {
+            SequenceBatch batch = data.batch(batchIndices(step));
+            Targets targets = Targets.nextTokens(batch);
+            int count = 0;
+            for (float w : targets.weights()) count += w != 0f ? 1 : 0;
+            model.forward(batch);
+            double loss = model.loss(targets) / Math.max(1, count);
+            if (!Double.isFinite(loss)) throw new IllegalStateException("training diverged at step " + step + " (loss " + loss + ")");
+            grads.zero();
+            model.backward(targets, null, grads);
+            scaleAndClip(grads.data(), 1f / Math.max(1, count), settings.clipNorm());
+            float lr = settings.schedule().at(step);
+            opt.update(params, grads, lr);
+            tokens += batch.realTokens();
+            recentLoss = Double.isNaN(recentLoss) ? loss : 0.9 * recentLoss + 0.1 * loss;
+            double secs = (System.nanoTime() - t0) / 1e9;
+            listener.onStep(step + 1, loss, lr, tokens, tokens / Math.max(secs, 1e-9));
+            int done = step + 1;
+            if (done % settings.evalEvery() == 0 || done == settings.steps()) {
+                Evaluation e = new Evaluation(done, recentLoss, heldOutLoss(model));
+                evals.add(e);
+                listener.onEvaluation(e);
+            }
+            if (done % settings.checkpointEvery() == 0 || done == settings.steps()) {
+                writeCheckpoint(ckpt, params, opt, done, evals);
+                listener.onCheckpoint(done);
+            }
+        }
+        params.save(out.resolve("model.safetensors"), Map.of("imprint.steps", Integer.toString(settings.steps())));
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(settings.steps(), start, evals, tokens / Math.max(secs, 1e-9), tokens);
+    }
+
+    /** Mean NLL per predicted token on (up to {@code evalSequences} of) the held-out split; NaN without one. */
+    public double heldOutLoss(GPT2 model) {
+        if (heldOut.length == 0) return Double.NaN;
+        int n = Math.min(heldOut.length, settings.evalSequences());
+        double sum = 0;
+        long count = 0;
+        for (int from = 0; from < n; from += settings.batchSize()) {
+            int[] idx = java.util.Arrays.copyOfRange(heldOut, from, Math.min(n, from + settings.batchSize()));
+            SequenceBatch batch = data.batch(idx);
+            Targets t = Targets.nextTokens(batch);
+            model.forward(batch);
+            sum += model.loss(t);
+            for (float w : t.weights()) count += w != 0f ? 1 : 0;
+        }
+        return sum / Math.max(1, count);
+    }
+
+    /** The batch of step s: epochs are seeded permutations of the training split, laid end to end. */
+    int[] batchIndices(int step) {
+        int B = settings.batchSize(), n = train.length;
+        int[] idx = new int[B];
+        int[] perm = null;
+        long epochOfPerm = -1;
+        for (int i = 0; i < B; i++) {
+            long pos = (long) step * B + i;
+            long epoch = pos / n;
+            if (epoch != epochOfPerm) {
+                perm = permutation(n, settings.seed() * 31 + epoch + 1);
+                epochOfPerm = epoch;
+            }
+            idx[i] = train[perm[(int) (pos % n)]];
+        }
+        return idx;
+    }
+
+    private static int[] permutation(int n, long seed) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1), t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /** g ← scale·g, then rescaled to norm {@code clip} if its global L2 norm exceeds it. */
+    static void scaleAndClip(float[] g, float scale, float clip) {
+        double sq = 0;
+        for (float x : g) sq += (double) x * x;
+        double norm = Math.sqrt(sq) * scale;
+        float factor = scale;
+        if (clip > 0 && norm > clip) factor = (float) (scale * clip / norm);
+        for (int i = 0; i < g.length; i++) g[i] *= factor;
+    }
+
+    private record State(int step, List<Evaluation> evaluations) {}
+
+    private String fingerprint() {
+        return Integer.toHexString((config.toString() + "|" + settings + "|" + data.size()).hashCode());
+    }
+
+    private void writeCheckpoint(Path ckpt, Parameters params, AdamW opt, int step, List<Evaluation> evals) {
+        Path tmp = out.resolve("checkpoint.tmp"), old = out.resolve("checkpoint.old");
+        try {
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+            params.save(tmp.resolve("model.safetensors"), Map.of("imprint.step", Integer.toString(step)));
+            Map<String, SafeTensors.Tensor> state = new LinkedHashMap<>();
+            state.put("exp_avg", SafeTensors.Tensor.f32(opt.firstMoment(), opt.firstMoment().length));
+            state.put("exp_avg_sq", SafeTensors.Tensor.f32(opt.secondMoment(), opt.secondMoment().length));
+            SafeTensors.write(tmp.resolve("optimizer.safetensors"), state, Map.of("step", Long.toString(opt.step())));
+            ObjectNode s = JSON.createObjectNode();
+            s.put("step", step);
+            s.put("fingerprint", fingerprint());
+            var arr = s.putArray("evaluations");
+            for (Evaluation e : evals) arr.addObject().put("step", e.step()).put("train_loss", e.trainLoss()).put("held_out_loss", e.heldOutLoss());
+            AtomicFiles.writeString(tmp.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
+            // swap: checkpoint → checkpoint.old, checkpoint.tmp → checkpoint, drop old
+            deleteTree(old);
+            if (Files.exists(ckpt)) Files.move(ckpt, old);
+            Files.move(tmp, ckpt);
+            deleteTree(old);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint in " + out + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A kill between the two renames of the swap leaves only checkpoint.old: put it back. */
+    private void recoverSwap(Path ckpt) {
+        Path old = out.resolve("checkpoint.old");
+        try {
+            if (!Files.exists(ckpt) && Files.exists(old.resolve("state.json"))) Files.move(old, ckpt);
+            deleteTree(out.resolve("checkpoint.tmp"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private State readState(Path ckpt) {
+        try {
+            var node = JSON.readTree(ckpt.resolve("state.json").toFile());
+            String fp = node.path("fingerprint").asText();
+            if (!fp.equals(fingerprint()))
+                throw new InputException(ckpt + ": checkpoint was written with other training settings, model or data (fingerprint "
+                        + fp + " ≠ " + fingerprint() + "); use another --out or delete the checkpoint");
+            List<Evaluation> evals = new ArrayList<>();
+            for (var e : node.path("evaluations"))
+                evals.add(new Evaluation(e.get("step").asInt(), e.get("train_loss").asDouble(), e.get("held_out_loss").asDouble()));
+            return new State(node.get("step").asInt(), evals);
+        } catch (IOException e) {
+            throw new InputException(ckpt + "/state.json: unreadable (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(x);
+        }
+    }
+}
