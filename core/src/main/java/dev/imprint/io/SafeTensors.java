@@ -1,6 +1,7 @@
 package dev.imprint.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -36,7 +37,8 @@ import java.util.Map;
 public final class SafeTensors implements AutoCloseable {
     /** Largest header accepted: generous for millions of tensors, small enough to reject garbage. */
     static final long MAX_HEADER_BYTES = 100L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Trailing tokens after the header object are an error; trailing spaces (the padding) are not. */
+    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -168,12 +170,16 @@ public final class SafeTensors implements AutoCloseable {
             }
             infos.put(name, parseEntry(path, name, v, dataLen));
         }
+        // Sorted by begin, a non-empty tensor overlaps an earlier one exactly when it begins before the
+        // furthest end reached so far (comparing only neighbours would let an empty tensor hide an overlap).
         List<Info> sorted = new ArrayList<>(infos.values());
         sorted.sort(Comparator.comparingLong(Info::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            Info prev = sorted.get(i - 1), cur = sorted.get(i);
-            if (cur.begin() < prev.end() && cur.end() > cur.begin() && prev.end() > prev.begin())
-                throw bad(path, "tensor '" + cur.name() + "' overlaps tensor '" + prev.name() + "'");
+        Info furthest = null;
+        for (Info cur : sorted) {
+            if (cur.end() == cur.begin()) continue;
+            if (furthest != null && cur.begin() < furthest.end())
+                throw bad(path, "tensor '" + cur.name() + "' overlaps tensor '" + furthest.name() + "'");
+            if (furthest == null || cur.end() > furthest.end()) furthest = cur;
         }
         return infos;
     }
@@ -194,20 +200,25 @@ public final class SafeTensors implements AutoCloseable {
         long elements = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = sh.get(i);
-            if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0)
+            if (!isLong(d) || d.asLong() < 0)
                 throw bad(path, where + ": shape " + sh + " has an invalid dimension");
             shape[i] = d.asLong();
             elements = Math.multiplyHigh(elements, shape[i]) != 0 ? -1 : elements * shape[i];
             if (elements < 0) throw bad(path, where + ": shape " + sh + " is too large");
         }
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber())
+        if (off == null || !off.isArray() || off.size() != 2 || !isLong(off.get(0)) || !isLong(off.get(1)))
             throw bad(path, where + ": data_offsets must be [begin, end]");
         long begin = off.get(0).asLong(), end = off.get(1).asLong();
         if (begin < 0 || end < begin || end > dataLen)
             throw bad(path, where + ": data_offsets [" + begin + ", " + end + "] outside the " + dataLen + "-byte data section");
-        if (end - begin != elements * dtype.bytes)
+        // multiplyHigh: elements · bytes can pass 2^63 and wrap onto a plausible byte count.
+        if (Math.multiplyHigh(elements, dtype.bytes) != 0 || end - begin != elements * dtype.bytes)
             throw bad(path, where + ": " + (end - begin) + " bytes do not hold shape " + sh + " of " + dtype);
         return new Info(name, dtype, shape, begin, end);
+    }
+
+    private static boolean isLong(JsonNode n) {
+        return n.isIntegralNumber() && n.canConvertToLong();
     }
 
     private static InputException bad(Path path, String what) {

@@ -39,6 +39,8 @@ public final class GPT2 {
     public GPT2(Parameters params, LayerSelection selection) {
         this.params = params;
         this.config = params.layout().config();
+        if (config.activation() != GPT2Config.Activation.GELU_TANH)
+            throw new dev.imprint.InputException("activation_function " + config.activation().hfName + " is not supported: Imprint's GPT-2 uses gelu_new (tanh approximation)");
         int C = config.nEmbd(), L = config.nLayer();
         List<TrackedLayer> list = new ArrayList<>();
         trackedBySlot = new TrackedLayer[L][4];
@@ -85,6 +87,7 @@ public final class GPT2 {
         if (acts == null || !acts.fits(B, T)) acts = new Activations(config, B, T);
         this.batch = batch;
         float[] p = params.data();
+        float eps = (float) config.layerNormEpsilon();
 
         // encoder: x[b,t] = wte[token] + wpe[t]
         int wte = params.offset(WTE, 0), wpe = params.offset(WPE, 0);
@@ -93,19 +96,19 @@ public final class GPT2 {
         float[] residual = acts.encoded;
         for (int l = 0; l < config.nLayer(); l++) {
             Activations.Layer a = acts.layers[l];
-            LayerNorm.forward(a.ln1, 0, a.ln1Mean, a.ln1Rstd, 0, residual, 0, p, params.offset(LN1_W, l), p, params.offset(LN1_B, l), BT, C, config.layerNormEpsilon());
+            LayerNorm.forward(a.ln1, 0, a.ln1Mean, a.ln1Rstd, 0, residual, 0, p, params.offset(LN1_W, l), p, params.offset(LN1_B, l), BT, C, eps);
             linear(a.qkv, a.ln1, QKV_W, QKV_B, l, BT, false);
             Attention.forward(a.atty, a.att, a.qkv, B, T, C, config.nHead());
             System.arraycopy(residual, 0, a.res2, 0, BT * C);
             linear(a.res2, a.atty, ATTN_PROJ_W, ATTN_PROJ_B, l, BT, true);           // res2 = residual + attn
-            LayerNorm.forward(a.ln2, 0, a.ln2Mean, a.ln2Rstd, 0, a.res2, 0, p, params.offset(LN2_W, l), p, params.offset(LN2_B, l), BT, C, config.layerNormEpsilon());
+            LayerNorm.forward(a.ln2, 0, a.ln2Mean, a.ln2Rstd, 0, a.res2, 0, p, params.offset(LN2_W, l), p, params.offset(LN2_B, l), BT, C, eps);
             linear(a.fch, a.ln2, FC_W, FC_B, l, BT, false);
             Gelu.forward(a.fchGelu, 0, a.fch, 0, BT * 4 * C);
             System.arraycopy(a.res2, 0, a.res3, 0, BT * C);
             linear(a.res3, a.fchGelu, FC_PROJ_W, FC_PROJ_B, l, BT, true);            // res3 = res2 + mlp
             residual = a.res3;
         }
-        LayerNorm.forward(acts.lnf, 0, acts.lnfMean, acts.lnfRstd, 0, residual, 0, p, params.offset(LNF_W, 0), p, params.offset(LNF_B, 0), BT, C, config.layerNormEpsilon());
+        LayerNorm.forward(acts.lnf, 0, acts.lnfMean, acts.lnfRstd, 0, residual, 0, p, params.offset(LNF_W, 0), p, params.offset(LNF_B, 0), BT, C, eps);
         // tied unembedding: logits = lnf · wteᵀ
         Gemm.mulTransB(Mat.of(acts.logits, BT, V), Mat.of(acts.lnf, BT, C), params.mat(WTE, 0), false);
         Softmax.logSumExp(acts.lse, acts.logits, BT, V);

@@ -29,7 +29,9 @@ import java.util.stream.Stream;
  * gradient clipping, minimizing the mean next-token NLL per batch. Checkpoints go to
  * {@code out/checkpoint/} (weights, optimizer moments, step) through a directory swap, so a run
  * killed at any moment resumes from its last complete checkpoint and, with the same seed and
- * thread count, ends with the same weights as an uninterrupted run.
+ * thread count, ends with the same weights as an uninterrupted run. The finished model is written
+ * as {@code out/config.json} and {@code out/model.safetensors} (Hugging Face layout; the caller
+ * adds {@code tokenizer.json}).
  */
 public final class Trainer {
     /** One held-out evaluation. */
@@ -128,6 +130,7 @@ public final class Trainer {
                 listener.onCheckpoint(done);
             }
         }
+        config.write(out.resolve("config.json"));
         params.save(out.resolve("model.safetensors"), Map.of("imprint.steps", Integer.toString(settings.steps())));
         double secs = (System.nanoTime() - t0) / 1e9;
         return new Result(settings.steps(), start, evals, tokens / Math.max(secs, 1e-9), tokens);

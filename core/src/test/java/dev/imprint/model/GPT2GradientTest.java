@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class GPT2GradientTest {
     static final long SEED = 20261123L;
-    static final GPT2Config TINY = new GPT2Config(2, 2, 16, 37, 16, 1e-5f);
+    static final GPT2Config TINY = GPT2Config.of(2, 16, 2, 37, 16);
 
     /** Random parameters with enough spread that attention and GELU are far from linear. */
     static Parameters randomParameters(GPT2Config config, long seed) {

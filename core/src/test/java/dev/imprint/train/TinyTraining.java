@@ -8,7 +8,7 @@ import java.util.Random;
 
 /** A small deterministic training job shared by the resume test and its child process. */
 final class TinyTraining {
-    static final GPT2Config CONFIG = new GPT2Config(2, 2, 32, 64, 32, 1e-5f);
+    static final GPT2Config CONFIG = GPT2Config.of(2, 32, 2, 64, 32);
     static final int STEPS = 24;
 
     /** 64 sequences of a noisy counting pattern: learnable, so the loss falls. */
