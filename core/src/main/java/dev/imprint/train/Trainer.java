@@ -3,6 +3,7 @@ package dev.imprint.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
+import dev.imprint.data.SequenceSource;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.io.SafeTensors;
 import dev.imprint.model.GPT2;

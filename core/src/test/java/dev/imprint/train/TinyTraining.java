@@ -1,5 +1,6 @@
 package dev.imprint.train;
 
+import dev.imprint.data.SequenceSource;
 import dev.imprint.model.GPT2Config;
 import dev.imprint.model.SequenceBatch;
 

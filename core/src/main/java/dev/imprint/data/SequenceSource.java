@@ -1,4 +1,4 @@
-package dev.imprint.train;
+package dev.imprint.data;
 
 import dev.imprint.model.SequenceBatch;
 
