@@ -3,7 +3,8 @@ package dev.imprint.tensor;
 /**
  * Single-precision matrix multiplication on {@link Mat} views, in the three forms a transformer's
  * forward and backward need. Shapes are checked from the views; {@code accumulate} adds into C
- * instead of overwriting it. Large products are split across {@link Parallel}'s pool.
+ * instead of overwriting it. The work is done by {@link PackedGemm}; {@link GemmReference} is the
+ * scalar oracle it is tested against. Large products are split across {@link Parallel}'s pool.
  *
  * <pre>
  *   mul        C(m×n) (+)= A(m×k) · B(k×n)
@@ -17,19 +18,19 @@ public final class Gemm {
     /** C (+)= A · B. */
     public static void mul(Mat c, Mat a, Mat b, boolean accumulate) {
         check(c, a.rows(), b.cols(), a.cols(), b.rows(), "mul");
-        GemmReference.gemm(false, false, c, a, b, accumulate);
+        PackedGemm.gemm(c, PackedGemm.Operand.of(a), PackedGemm.Operand.of(b), a.cols(), accumulate);
     }
 
     /** C (+)= A · Bᵀ. */
     public static void mulTransB(Mat c, Mat a, Mat b, boolean accumulate) {
         check(c, a.rows(), b.rows(), a.cols(), b.cols(), "mulTransB");
-        GemmReference.gemm(false, true, c, a, b, accumulate);
+        PackedGemm.gemm(c, PackedGemm.Operand.of(a), PackedGemm.Operand.transposed(b), a.cols(), accumulate);
     }
 
     /** C (+)= Aᵀ · B. */
     public static void mulTransA(Mat c, Mat a, Mat b, boolean accumulate) {
         check(c, a.cols(), b.cols(), a.rows(), b.rows(), "mulTransA");
-        GemmReference.gemm(true, false, c, a, b, accumulate);
+        PackedGemm.gemm(c, PackedGemm.Operand.transposed(a), PackedGemm.Operand.of(b), a.rows(), accumulate);
     }
 
     private static void check(Mat c, int m, int n, int kA, int kB, String op) {
