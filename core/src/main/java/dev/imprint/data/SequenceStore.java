@@ -29,7 +29,7 @@ import java.util.Map;
  * is a lookup in the mapped files, so reads are thread-safe and opening is cheap whatever the
  * corpus size. Layout: {@link StoreFile} and {@code docs/corpus.md}.
  */
-public final class SequenceStore implements AutoCloseable {
+public final class SequenceStore implements AutoCloseable , SequenceSource{
     /** Version of the on-disk layout; part of the fingerprint, so a new layout rebuilds old stores. */
     public static final int FORMAT_VERSION = 1;
     static final String STORE_JSON = "store.json";
@@ -162,6 +162,7 @@ public final class SequenceStore implements AutoCloseable {
     }
 
     /** Number of sequences. */
+    @Override
     public int size() {
         return info.sequences();
     }
@@ -193,6 +194,7 @@ public final class SequenceStore implements AutoCloseable {
     }
 
     /** The given sequences as a batch of width seqLen (shorter ones padded with id 0). */
+    @Override
     public SequenceBatch batch(int[] indices) {
         int T = seqLen();
         int[] tokens = new int[indices.length * T], lengths = new int[indices.length];
