@@ -1,12 +1,22 @@
 package dev.imprint.cli;
 
+import dev.imprint.InputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code imprint} command line: one subcommand per stage of the pipeline. */
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+
+/**
+ * The {@code imprint} command line. Exit codes: 0 success, 2 a user mistake (bad flag, missing or
+ * malformed input, mismatched fingerprint), 1 an internal error (a bug: printed with its trace).
+ */
 @Command(name = "imprint", mixinStandardHelpOptions = true, version = "imprint 0.1.0",
-        description = "Influence functions (EK-FAC) for transformer language models.",
-        subcommands = {CommandLine.HelpCommand.class})
+        description = "Which training documents made this language model say that? Influence functions (EK-FAC) for GPT-2-family models.",
+        subcommands = {CorpusCommand.class, TrainCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Run 'imprint COMMAND --help' for a command's options and examples.",
+                "'bin/imprint bench' runs the speed comparison against libtorch."})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -15,7 +25,37 @@ public final class Main implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** Default cache folder: $IMPRINT_CACHE, else ~/.cache/imprint. */
+    static Path defaultCache() {
+        String env = System.getenv("IMPRINT_CACHE");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "imprint");
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("imprint: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            Throwable t = ex;
+            while (t != null && !(t instanceof InputException)) t = t.getCause();
+            if (t instanceof InputException ie) {
+                c.getErr().println("imprint: " + ie.getMessage());
+                return ie.exitCode();
+            }
+            if (ex instanceof UncheckedIOException io) {
+                c.getErr().println("imprint: " + io.getMessage());
+                return 2;
+            }
+            throw ex;
+        });
+        return cl.execute(args);
+    }
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(run(args));
     }
 }

