@@ -1,0 +1,59 @@
+package dev.imprint.curvature;
+
+import dev.imprint.tensor.Parallel;
+import org.bytedeco.openblas.global.openblas;
+import org.bytedeco.openblas.presets.openblas_nolapack;
+
+/**
+ * The eigendecomposition of one symmetric Kronecker factor (Eq. 18): C = Q diag(λ) Qᵀ, in float64.
+ *
+ * @param dim     n
+ * @param vectors Q, (n, n) row-major with the eigenvectors as <em>columns</em>: Q[i·n + j] is
+ *                component i of eigenvector j
+ * @param values  λ, (n), ascending
+ */
+public record Eigenbasis(int dim, double[] vectors, double[] values) {
+    public Eigenbasis {
+        if (dim <= 0) throw new IllegalArgumentException("eigenbasis dimension " + dim);
+        if (vectors.length != (long) dim * dim) throw new IllegalArgumentException("eigenvectors have " + vectors.length + " entries, expected " + dim + "²");
+        if (values.length != dim) throw new IllegalArgumentException("eigenvalues have " + values.length + " entries, expected " + dim);
+    }
+
+    /** Eq. 18 for a covariance: the eigenbasis of its mean. */
+    public static Eigenbasis of(Covariance c) {
+        return of(c.mean(), c.dim());
+    }
+
+    /**
+     * Symmetrizes {@code c} ((n, n) row-major, not modified) as (C + Cᵀ)/2 — float summation leaves
+     * it slightly asymmetric — and decomposes it with LAPACK dsyevd (divide and conquer).
+     */
+    public static Eigenbasis of(double[] c, int n) {
+        if (c.length != (long) n * n) throw new IllegalArgumentException("matrix has " + c.length + " entries, expected " + n + "²");
+        double[] a = new double[c.length];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) a[i * n + j] = 0.5 * (c[i * n + j] + c[j * n + i]);
+        double[] w = new double[n];
+        int info = Lapack.dsyevd(a, w, n); // a becomes Q (columns), w becomes λ
+        if (info != 0) throw new IllegalStateException("dsyevd failed on a " + n + "x" + n + " matrix (info " + info + ")");
+        return new Eigenbasis(n, a, w);
+    }
+
+    /** Q rounded to float32, for the GEMMs that project into the eigenbasis. */
+    public float[] vectorsAsFloats() {
+        float[] f = new float[vectors.length];
+        for (int i = 0; i < f.length; i++) f[i] = (float) vectors[i];
+        return f;
+    }
+
+    /** OpenBLAS's LAPACK, with its thread count set once to the shared pool's. */
+    private static final class Lapack {
+        static {
+            openblas_nolapack.blas_set_num_threads(Parallel.threads());
+        }
+
+        static int dsyevd(double[] a, double[] w, int n) {
+            return openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, a, n, w);
+        }
+    }
+}

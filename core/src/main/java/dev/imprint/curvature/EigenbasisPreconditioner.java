@@ -1,0 +1,61 @@
+package dev.imprint.curvature;
+
+import dev.imprint.tensor.Gemm;
+import dev.imprint.tensor.Mat;
+
+/**
+ * The preconditioner K-FAC and EK-FAC share (Eq. 21):
+ * V ↦ Q_S [(Q_Sᵀ V Q_A) ⊘ (Λ + λ)] Q_Aᵀ — rotate into the Kronecker eigenbasis, divide by the
+ * damped eigenvalues, rotate back. The strategies differ only in Λ: λ_S λ_Aᵀ for K-FAC, the
+ * corrected eigenvalues for EK-FAC. Costs four GEMMs, O(P²A + PA²).
+ */
+public final class EigenbasisPreconditioner implements Preconditioner {
+    private final KroneckerEigenbasis basis;
+    private final double[] reciprocal;    // 1/(Λ + λ), (P, A), float64
+    private final Mat activationVectors;  // Q_A (A, A), float32
+    private final Mat gradientVectors;    // Q_S (P, P), float32
+
+    /** @param reciprocal 1/(Λ + λ), (P, A) row-major, float64 (see {@link Damping#reciprocal}) */
+    public EigenbasisPreconditioner(KroneckerEigenbasis basis, double[] reciprocal) {
+        int p = basis.gradient().dim(), a = basis.activation().dim();
+        if (reciprocal.length != (long) p * a) throw new IllegalArgumentException("reciprocal has " + reciprocal.length + " entries, expected " + p + "x" + a);
+        this.basis = basis;
+        this.reciprocal = reciprocal;
+        activationVectors = Mat.of(basis.activation().vectorsAsFloats(), a, a);
+        gradientVectors = Mat.of(basis.gradient().vectorsAsFloats(), p, p);
+    }
+
+    @Override
+    public int rows() {
+        return basis.gradient().dim();
+    }
+
+    @Override
+    public int cols() {
+        return basis.activation().dim();
+    }
+
+    @Override
+    public Mat precondition(Mat v) {
+        Preconditioner.checkShape(this, v);
+        int p = rows(), a = cols();
+        Mat t = Mat.zeros(p, a), u = Mat.zeros(p, a), out = Mat.zeros(p, a);
+        Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
+        Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A: V in the eigenbasis
+        float[] d = u.data();
+        for (int i = 0; i < d.length; i++) d[i] = (float) (d[i] * reciprocal[i]); // ⊘ (Λ + λ)
+        Gemm.mulTransB(t, u, activationVectors, false);  // · Q_Aᵀ
+        Gemm.mul(out, gradientVectors, t, false);        // Q_S ·
+        return out;
+    }
+
+    @Override
+    public double[] precondition(double[] v) {
+        Preconditioner.checkShape(this, v);
+        int p = rows(), a = cols();
+        double[] qs = basis.gradient().vectors(), qa = basis.activation().vectors();
+        double[] u = DoubleMatrices.mul(DoubleMatrices.mul(qs, true, v, false, p, p, a), false, qa, false, p, a, a);
+        for (int i = 0; i < u.length; i++) u[i] *= reciprocal[i];
+        return DoubleMatrices.mul(qs, false, DoubleMatrices.mul(u, false, qa, true, p, a, a), false, p, p, a);
+    }
+}
