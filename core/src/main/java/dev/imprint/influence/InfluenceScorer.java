@@ -1,0 +1,122 @@
+package dev.imprint.influence;
+
+import dev.imprint.model.GPT2;
+import dev.imprint.model.GradientTap;
+import dev.imprint.model.SequenceBatch;
+import dev.imprint.model.Targets;
+import dev.imprint.model.TrackedLayer;
+import dev.imprint.tensor.Gemm;
+import dev.imprint.tensor.Mat;
+import dev.imprint.tensor.Parallel;
+import dev.imprint.tensor.Vec;
+
+import java.util.List;
+
+/**
+ * Pairwise influence of training sequences on prepared queries (SPEC §4): for training sequence z
+ * (true labels, summed loss), I(z) = Σ_ℓ ⟨P_ℓ, DW̄_ℓ(z)⟩ = Σ_ℓ Σ_t Ds_tᵀ P_ℓ ā_t, without forming
+ * DW̄. All queries are scored in the same training pass: per layer one GEMM X = Ds · [P¹ | … | P^Q]
+ * (BT × Q(M+1)), then each token's term is the dot of its row of X with ā_t.
+ */
+public final class InfluenceScorer {
+    /** X is bounded to this many floats; more queries are processed in chunks of the same pass. */
+    private static final long X_BUDGET = 1L << 25;
+    private final GPT2 model;
+    private final List<PreparedQuery> queries;
+    private final List<TrackedLayer> layers;
+    private final float[][] stacked; // per layer: (P, Q·A) row i = [P¹_i | … | P^Q_i]
+
+    public InfluenceScorer(GPT2 model, List<PreparedQuery> queries) {
+        if (queries.isEmpty()) throw new IllegalArgumentException("no queries to score");
+        this.model = model;
+        this.queries = List.copyOf(queries);
+        this.layers = model.trackedLayers();
+        this.stacked = new float[layers.size()][];
+        int Q = queries.size();
+        for (TrackedLayer l : layers) {
+            int P = l.outFeatures(), A = l.activationDim();
+            float[] s = new float[Math.multiplyExact(P, Math.multiplyExact(Q, A))];
+            for (int q = 0; q < Q; q++) {
+                Mat pq = queries.get(q).preconditioned().get(l.index());
+                if (pq.rows() != P || pq.cols() != A)
+                    throw new IllegalArgumentException(l.name() + ": prepared query is " + pq.rows() + "x" + pq.cols() + ", layer is " + P + "x" + A);
+                for (int i = 0; i < P; i++) System.arraycopy(pq.data(), pq.offset() + i * pq.stride(), s, i * Q * A + q * A, A);
+            }
+            stacked[l.index()] = s;
+        }
+    }
+
+    public List<PreparedQuery> queries() {
+        return queries;
+    }
+
+    public List<TrackedLayer> layers() {
+        return layers;
+    }
+
+    /**
+     * Per-token, per-layer influence terms of a batch: terms[q][ℓ][b·T + t] = Ds_tᵀ P^q_ℓ ā_t
+     * (Eq. 31 summed over ℓ gives the token view, Eq. 30 summed over t the layer view).
+     */
+    public float[][][] terms(SequenceBatch batch) {
+        int BT = batch.batchSize() * batch.seqLen(), Q = queries.size();
+        float[][][] terms = new float[Q][layers.size()][BT];
+        GradientTap tap = (layer, b, abar, ds) -> {
+            int P = layer.outFeatures(), A = layer.activationDim(), l = layer.index();
+            int chunk = (int) Math.max(1, Math.min(Q, X_BUDGET / ((long) BT * A)));
+            float[] x = new float[BT * chunk * A];
+            for (int q0 = 0; q0 < Q; q0 += chunk) {
+                int qn = Math.min(chunk, Q - q0);
+                Mat pc = new Mat(stacked[l], q0 * A, P, qn * A, Q * A);
+                Mat X = Mat.of(x, BT, qn * A);
+                Gemm.mul(X, ds, pc, false);
+                int first = q0;
+                Parallel.forEach(BT, r -> {
+                    for (int q = 0; q < qn; q++)
+                        terms[first + q][l][r] = Vec.dot(x, r * qn * A + q * A, abar.data(), abar.offset() + r * abar.stride(), A);
+                });
+            }
+        };
+        model.forward(batch);
+        model.backward(Targets.nextTokens(batch), tap);
+        return terms;
+    }
+
+    /** scores[q][b] = I(z_b) for every query and every sequence of the batch (summed in double). */
+    public double[][] score(SequenceBatch batch) {
+        float[][][] terms = terms(batch);
+        int T = batch.seqLen();
+        double[][] scores = new double[queries.size()][batch.batchSize()];
+        for (int q = 0; q < scores.length; q++)
+            for (float[] layer : terms[q])
+                for (int b = 0; b < batch.batchSize(); b++)
+                    for (int t = 0; t < batch.lengths()[b]; t++) scores[q][b] += layer[b * T + t];
+        return scores;
+    }
+
+    /** The per-layer and per-token view of one training sequence's influence on query q. */
+    public Explanation explain(int[] tokens, int q) {
+        SequenceBatch batch = SequenceBatch.of(tokens);
+        float[][] terms = terms(batch)[q];
+        double[] perLayer = new double[terms.length];
+        double[] perToken = new double[tokens.length];
+        double total = 0;
+        for (int l = 0; l < terms.length; l++)
+            for (int t = 0; t < tokens.length; t++) {
+                perLayer[l] += terms[l][t];
+                perToken[t] += terms[l][t];
+                total += terms[l][t];
+            }
+        return new Explanation(total, perLayer, perToken);
+    }
+
+    /**
+     * One sequence's influence decomposed (SPEC §4). {@code perToken[t]} is the term of position t,
+     * which comes from predicting token t+1 (the viewer highlights position t).
+     *
+     * @param total    I(z)
+     * @param perLayer Eq. 30: one term per tracked layer, in tracked-layer order; sums to total
+     * @param perToken Eq. 31: one term per position, summed over layers; sums to total
+     */
+    public record Explanation(double total, double[] perLayer, double[] perToken) {}
+}
