@@ -1,0 +1,52 @@
+package dev.imprint.influence;
+
+import dev.imprint.curvature.TapPass;
+import dev.imprint.data.SequenceSource;
+import dev.imprint.model.GPT2;
+import dev.imprint.model.GradientTap;
+import dev.imprint.model.SequenceBatch;
+import dev.imprint.model.Targets;
+
+import java.util.Arrays;
+
+/**
+ * The model's side of curvature fitting (SPEC §3): one pass over the fitting sequences in fixed
+ * batches, each forwarded, given labels, and backpropagated into the curvature stage's tap.
+ * Labels are sampled from the model's softmax (the Fisher / Gauss-Newton Hessian), seeded by
+ * (seed, first sequence of the batch) so every pass draws the same labels; or, for comparison, the
+ * true next tokens (the "empirical Fisher").
+ *
+ * @param model     the model (its tracked layers are the ones fitted)
+ * @param source    the training sequences
+ * @param sequences the fitting set, as indices into {@code source}
+ * @param batchSize sequences per forward/backward
+ * @param seed      label sampling seed
+ * @param labels    sampled (default) or true labels
+ */
+public record FittingPass(GPT2 model, SequenceSource source, int[] sequences, int batchSize, long seed, Labels labels) implements TapPass {
+    /** Which targets the curvature passes backpropagate. */
+    public enum Labels {
+        /** ŷ_t drawn from softmax(logits_t): the true Fisher, as the paper prescribes. */
+        SAMPLED,
+        /** The corpus' next tokens: the empirical Fisher, for comparison only. */
+        TRUE
+    }
+
+    public FittingPass {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
+        if (sequences.length < 1) throw new IllegalArgumentException("empty fitting set");
+    }
+
+    @Override
+    public void run(GradientTap tap) {
+        for (int from = 0; from < sequences.length; from += batchSize) {
+            int[] idx = Arrays.copyOfRange(sequences, from, Math.min(sequences.length, from + batchSize));
+            SequenceBatch batch = source.batch(idx);
+            model.forward(batch);
+            Targets targets = labels == Labels.SAMPLED
+                    ? model.sampleTargets(seed * 0x9E3779B97F4A7C15L + idx[0])
+                    : Targets.nextTokens(batch);
+            model.backward(targets, tap);
+        }
+    }
+}
