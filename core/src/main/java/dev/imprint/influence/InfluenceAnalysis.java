@@ -1,5 +1,6 @@
 package dev.imprint.influence;
 
+import dev.imprint.InputException;
 import dev.imprint.curvature.CurvatureFactors;
 import dev.imprint.curvature.Damping;
 import dev.imprint.curvature.FactorArguments;
@@ -97,6 +98,35 @@ public final class InfluenceAnalysis {
         CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
         new FactorFitter(factors, progress).fit(settings.strategy(), new FittingPass(model, store, fitting, settings.batchSize(), settings.seed(), settings.labels()));
         return settings.strategy().preconditioners(factors, damping);
+    }
+
+    /**
+     * The preconditioners of factors fitted earlier by {@link #fit} into {@code factorsDir}: the
+     * fitting sample size, seed and label choice are read from its arguments file, the model and
+     * store must be the ones it was fitted for, and every stage {@code strategy} reads must be there.
+     */
+    public static Preconditioners openFitted(GPT2 model, SequenceStore store, String modelFingerprint, Path factorsDir,
+                                             Strategy strategy, Damping damping) {
+        Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
+        if (!java.nio.file.Files.exists(file))
+            throw new InputException(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
+        com.fasterxml.jackson.databind.JsonNode stored;
+        try {
+            stored = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+        } catch (java.io.IOException e) {
+            throw new InputException(file + ": unreadable (" + e.getMessage() + ")", e);
+        }
+        String storedModel = stored.path("model_fingerprint").asText();
+        int labelsAt = storedModel.lastIndexOf("|labels=");
+        String labels = labelsAt < 0 ? "sampled" : storedModel.substring(labelsAt + "|labels=".length());
+        FactorArguments args = new FactorArguments(modelFingerprint + "|labels=" + labels, store.fingerprint(),
+                stored.path("fitting_sequences").asInt(), stored.path("seed").asLong(), model.trackedLayers());
+        CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
+        for (dev.imprint.curvature.Stage stage : strategy.stages())
+            if (!factors.complete(stage))
+                throw new InputException(factorsDir + ": the " + stage.title() + " for strategy " + strategy.name()
+                        + " has not been fitted (run 'imprint fit --strategy " + strategy.name() + "')");
+        return strategy.preconditioners(factors, damping);
     }
 
     /**
