@@ -46,7 +46,13 @@ public record Eigenbasis(int dim, double[] vectors, double[] values) {
         return f;
     }
 
-    /** OpenBLAS's LAPACK, with its thread count set once to the shared pool's. */
+    /**
+     * OpenBLAS's LAPACK, with its thread count set once to the shared pool's. Measured (EigenBench,
+     * 3072², 2-core machine shared with other jobs): 2 threads 3.1 s when the cores are free but
+     * 8–18 s when another process keeps one busy (the BLAS2 half of the tridiagonal reduction
+     * synchronizes threads per column); 1 thread a steady 4.1–6.0 s. Run with
+     * {@code -Dimprint.threads=1} on a contended machine.
+     */
     private static final class Lapack {
         static {
             openblas_nolapack.blas_set_num_threads(Parallel.threads());
