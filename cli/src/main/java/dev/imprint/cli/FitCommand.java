@@ -1,0 +1,84 @@
+package dev.imprint.cli;
+
+import dev.imprint.InputException;
+import dev.imprint.curvature.FitProgress;
+import dev.imprint.curvature.Stage;
+import dev.imprint.curvature.Strategy;
+import dev.imprint.curvature.Damping;
+import dev.imprint.data.ConsoleProgress;
+import dev.imprint.data.Progress;
+import dev.imprint.influence.FittingPass;
+import dev.imprint.influence.InfluenceAnalysis;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code imprint fit}: the curvature factors of a model on its training corpus. */
+@Command(name = "fit", mixinStandardHelpOptions = true,
+        description = {"Fit the curvature factors (SPEC §3) of a model on a sample of its training sequences:",
+                "covariances, eigendecomposition and the EK-FAC eigenvalue correction, with labels sampled from the model.",
+                "Stages already in OUT with the same arguments are reused."},
+        footer = {"", "Example:", "  imprint fit --model models/demo --corpus ~/.cache/imprint/demo-corpus --out factors/demo"})
+final class FitCommand implements Callable<Integer> {
+    @Mixin Inputs inputs;
+    @Option(names = "--out", required = true, description = "Factors folder.")
+    Path out;
+    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
+    String strategy;
+    @Option(names = "--fitting-sequences", defaultValue = "1000", description = "Size of the seeded fitting sample (default: ${DEFAULT-VALUE}).")
+    int fitting;
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the sample and of the sampled labels (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--labels", defaultValue = "sampled", description = "sampled (the Fisher, as the paper) or true (empirical Fisher, for comparison).")
+    String labels;
+
+    @Override
+    public Integer call() {
+        Strategy s = Strategy.parse(strategy);
+        FittingPass.Labels l = switch (labels) {
+            case "sampled" -> FittingPass.Labels.SAMPLED;
+            case "true" -> FittingPass.Labels.TRUE;
+            default -> throw new InputException("--labels must be sampled or true, not '" + labels + "'");
+        };
+        if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1");
+        try (Inputs.Opened in = inputs.open()) {
+            long t0 = System.nanoTime();
+            InfluenceAnalysis.fit(in.model(), in.store(), in.dir().fingerprint(), out,
+                    new InfluenceAnalysis.FitSettings(s, fitting, inputs.batchSize, seed, l), Damping.paperDefault(), new StageBars());
+            System.out.printf("%s: %s factors for %d layers fitted on %d sequences (%.1f s)%n", out, s.name(),
+                    in.model().trackedLayers().size(), Math.min(fitting, in.store().size()), (System.nanoTime() - t0) / 1e9);
+        }
+        return 0;
+    }
+
+    /** One progress bar per fitting stage. */
+    static final class StageBars implements FitProgress {
+        private final Progress bar = new ConsoleProgress();
+        private Stage current;
+        private long shown;
+
+        @Override
+        public void update(Stage stage, long done, long total) {
+            if (stage != current) {
+                if (current != null) bar.done();
+                bar.start(stage.title(), total, Progress.Unit.ITEMS);
+                current = stage;
+                shown = 0;
+            }
+            bar.step(done - shown);
+            shown = done;
+            if (done == total) {
+                bar.done();
+                current = null;
+            }
+        }
+
+        @Override
+        public void reused(Stage stage) {
+            System.err.println(stage.title() + ": reused from the factors folder");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.imprint.cli;
+
+import dev.imprint.data.ConsoleProgress;
+import dev.imprint.data.SequenceStore;
+import dev.imprint.data.StoreCache;
+import dev.imprint.model.GPT2;
+import dev.imprint.model.LayerSelection;
+import dev.imprint.model.ModelDirectory;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options every analysis command shares, and what they open: a model and its sequence store. */
+final class Inputs {
+    @Option(names = "--model", required = true, description = "Model folder: config.json, model.safetensors, tokenizer.json.")
+    Path model;
+    @Option(names = "--corpus", required = true, description = "Training corpus (folder or file) or a built sequence store.")
+    Path corpus;
+    @Option(names = "--layers", defaultValue = "mlp", description = "Tracked layers: mlp (the paper's default) or all (attention projections too).")
+    String layers;
+    @Option(names = "--seq-len", defaultValue = "0", description = "Tokens per training sequence (default: the model's context).")
+    int seqLen;
+    @Option(names = "--batch-size", defaultValue = "8", description = "Sequences per forward/backward (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--cache", description = "Cache folder for sequence stores (default: $IMPRINT_CACHE or ~/.cache/imprint).")
+    Path cache;
+
+    /** An opened model and store. */
+    record Opened(ModelDirectory dir, GPT2 model, SequenceStore store) implements AutoCloseable {
+        @Override
+        public void close() {
+            store.close();
+            dir.close();
+        }
+    }
+
+    LayerSelection selection() {
+        return switch (layers) {
+            case "mlp" -> LayerSelection.MLP;
+            case "all" -> LayerSelection.ALL_LINEAR;
+            default -> throw new dev.imprint.InputException("--layers must be mlp or all, not '" + layers + "'");
+        };
+    }
+
+    Opened open() {
+        if (batchSize < 1) throw new dev.imprint.InputException("--batch-size must be at least 1");
+        LayerSelection sel = selection();
+        ModelDirectory dir = ModelDirectory.load(model);
+        int len = seqLen > 0 ? seqLen : dir.config().nPositions();
+        if (len > dir.config().nPositions())
+            throw new dev.imprint.InputException("--seq-len " + len + " exceeds the model context of " + dir.config().nPositions());
+        SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), dir.tokenizer(),
+                StoreCache.fileId(model.resolve("tokenizer.json")), len, new ConsoleProgress());
+        return new Opened(dir, dir.model(sel), store);
+    }
+}

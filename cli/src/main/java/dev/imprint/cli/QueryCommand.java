@@ -1,0 +1,141 @@
+package dev.imprint.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.imprint.InputException;
+import dev.imprint.curvature.Damping;
+import dev.imprint.curvature.Preconditioners;
+import dev.imprint.curvature.Strategy;
+import dev.imprint.data.ConsoleProgress;
+import dev.imprint.influence.InfluenceAnalysis;
+import dev.imprint.influence.Query;
+import dev.imprint.model.TrackedLayer;
+import dev.imprint.report.ResultsJson;
+import dev.imprint.report.RunInfo;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code imprint query}: the most influential training sequences for queries. */
+@Command(name = "query", mixinStandardHelpOptions = true,
+        description = {"Score every training sequence's influence on queries (prompt + completion) and write",
+                "OUT/results.json (top sequences with layer and token attributions) and OUT/scores.safetensors."},
+        footer = {"", "Examples:",
+                "  imprint query --model models/demo --corpus CORPUS --factors factors/demo --prompt 'Call me' --completion ' Ishmael' --out results/",
+                "  imprint query --model models/demo --corpus CORPUS --factors factors/demo --queries queries.jsonl --top 20 --out results/",
+                "", "queries.jsonl: one JSON object per line with \"prompt\", \"completion\" and optionally \"id\"."})
+final class QueryCommand implements Callable<Integer> {
+    @Mixin Inputs inputs;
+    @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit'.")
+    Path factors;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+    @Option(names = "--out", required = true, description = "Results folder.")
+    Path out;
+    @Option(names = "--top", defaultValue = "10", description = "Sequences kept per query (default: ${DEFAULT-VALUE}).")
+    int top;
+    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
+    String strategy;
+    @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
+    Double damping;
+
+    static final class Source {
+        @ArgGroup(exclusive = false)
+        Single single;
+        @Option(names = "--queries", description = "A JSONL file of queries.")
+        Path file;
+    }
+
+    static final class Single {
+        @Option(names = "--prompt", required = true, description = "The query's prompt.")
+        String prompt;
+        @Option(names = "--completion", required = true, description = "The query's completion (the measured text).")
+        String completion;
+    }
+
+    @Override
+    public Integer call() {
+        if (top < 1) throw new InputException("--top must be at least 1");
+        Strategy s = Strategy.parse(strategy);
+        Damping d = damping == null ? Damping.paperDefault() : absolute(damping);
+        try (Inputs.Opened in = inputs.open()) {
+            int context = in.dir().config().nPositions();
+            List<Query> queries = source.file != null ? readQueries(source.file, in, context)
+                    : List.of(Query.of("q1", source.single.prompt, source.single.completion, in.dir().tokenizer(), context));
+            long t0 = System.nanoTime();
+            Preconditioners pre = InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, s, d);
+            long t1 = System.nanoTime();
+            List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries,
+                    new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true), new ConsoleProgress());
+            long t2 = System.nanoTime();
+            Map<String, Double> timings = new LinkedHashMap<>();
+            timings.put("load_factors_s", (t1 - t0) / 1e9);
+            timings.put("score_s", (t2 - t1) / 1e9);
+            RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
+                    in.store().size(), s.name(), damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping,
+                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), "full", "all", timings);
+            ResultsJson.write(out, run, results, in.store());
+            print(results, in);
+            System.out.println("results: " + out.resolve(ResultsJson.FILE));
+        }
+        return 0;
+    }
+
+    private static Damping absolute(double v) {
+        try {
+            return new Damping.Absolute(v);
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--damping: " + e.getMessage());
+        }
+    }
+
+    static List<Query> readQueries(Path file, Inputs.Opened in, int context) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<Query> out = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) continue;
+            JsonNode n;
+            try {
+                n = json.readTree(line);
+            } catch (IOException e) {
+                throw new InputException(file + ":" + (i + 1) + ": not valid JSON");
+            }
+            if (n == null || !n.path("prompt").isTextual() || !n.path("completion").isTextual())
+                throw new InputException(file + ":" + (i + 1) + ": needs string fields \"prompt\" and \"completion\"");
+            String id = n.path("id").isTextual() ? n.get("id").asText() : "q" + (out.size() + 1);
+            out.add(Query.of(id, n.get("prompt").asText(), n.get("completion").asText(), in.dir().tokenizer(), context));
+        }
+        if (out.isEmpty()) throw new InputException(file + ": no queries");
+        return out;
+    }
+
+    private static void print(List<InfluenceAnalysis.QueryResult> results, Inputs.Opened in) {
+        for (InfluenceAnalysis.QueryResult r : results) {
+            System.out.printf("%n%s: %s|%s   (log p = %.3f nats)%n", r.query().id(), r.query().prompt(), r.query().completion(), r.logProb());
+            int rank = 1;
+            for (InfluenceAnalysis.Hit h : r.top()) {
+                String text = in.store().text(h.sequence()).replaceAll("\\s+", " ").strip();
+                if (text.length() > 90) text = text.substring(0, 87) + "...";
+                String doc = in.store().document(in.store().provenance(h.sequence()).pieces().getFirst().document()).id();
+                System.out.printf("  %2d. %+.4e (per copy %+.3e)  seq %d  %s  %s%n", rank++, h.score(), h.scorePerCopy(), h.sequence(), doc, text);
+            }
+        }
+    }
+}
