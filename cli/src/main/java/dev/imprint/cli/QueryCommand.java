@@ -48,6 +48,10 @@ final class QueryCommand implements Callable<Integer> {
     String strategy;
     @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
     Double damping;
+    @Option(names = "--rank", defaultValue = "full", description = "full (exact), or k: score with rank-k queries in one pass, then rescore each query's top candidates at full rank (default: ${DEFAULT-VALUE}).")
+    String rank;
+    @Option(names = "--rescore", defaultValue = "100", description = "With --rank k: candidates per query rescored at full rank (default: ${DEFAULT-VALUE}).")
+    int rescore;
 
     static final class Source {
         @ArgGroup(exclusive = false)
@@ -66,6 +70,8 @@ final class QueryCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (top < 1) throw new InputException("--top must be at least 1");
+        int k = parseRank(rank);
+        if (k > 0 && rescore < top) throw new InputException("--rescore " + rescore + " must be at least --top " + top);
         Strategy s = Strategy.parse(strategy);
         Damping d = damping == null ? Damping.paperDefault() : absolute(damping);
         try (Inputs.Opened in = inputs.open()) {
@@ -76,19 +82,30 @@ final class QueryCommand implements Callable<Integer> {
             Preconditioners pre = InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, s, d);
             long t1 = System.nanoTime();
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries,
-                    new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true), new ConsoleProgress());
+                    new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());
             long t2 = System.nanoTime();
             Map<String, Double> timings = new LinkedHashMap<>();
             timings.put("load_factors_s", (t1 - t0) / 1e9);
             timings.put("score_s", (t2 - t1) / 1e9);
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
                     in.store().size(), s.name(), damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping,
-                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), "full", "all", timings);
+                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), "all", timings);
             ResultsJson.write(out, run, results, in.store());
             print(results, in);
             System.out.println("results: " + out.resolve(ResultsJson.FILE));
         }
         return 0;
+    }
+
+    static int parseRank(String rank) {
+        if (rank.equals("full")) return 0;
+        try {
+            int k = Integer.parseInt(rank);
+            if (k >= 1) return k;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new InputException("--rank must be full or a positive integer, not '" + rank + "'");
     }
 
     private static Damping absolute(double v) {

@@ -1,8 +1,6 @@
 package dev.imprint.curvature;
 
-import dev.imprint.tensor.Parallel;
-import org.bytedeco.openblas.global.openblas;
-import org.bytedeco.openblas.presets.openblas_nolapack;
+import dev.imprint.tensor.Lapack;
 
 /**
  * The eigendecomposition of one symmetric Kronecker factor (Eq. 18): C = Q diag(λ) Qᵀ, in float64.
@@ -44,22 +42,5 @@ public record Eigenbasis(int dim, double[] vectors, double[] values) {
         float[] f = new float[vectors.length];
         for (int i = 0; i < f.length; i++) f[i] = (float) vectors[i];
         return f;
-    }
-
-    /**
-     * OpenBLAS's LAPACK, with its thread count set once to the shared pool's. Measured (EigenBench,
-     * 3072², 2-core machine shared with other jobs): 2 threads 3.1 s when the cores are free but
-     * 8–18 s when another process keeps one busy (the BLAS2 half of the tridiagonal reduction
-     * synchronizes threads per column); 1 thread a steady 4.1–6.0 s. Run with
-     * {@code -Dimprint.threads=1} on a contended machine.
-     */
-    private static final class Lapack {
-        static {
-            openblas_nolapack.blas_set_num_threads(Parallel.threads());
-        }
-
-        static int dsyevd(double[] a, double[] w, int n) {
-            return openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, a, n, w);
-        }
     }
 }

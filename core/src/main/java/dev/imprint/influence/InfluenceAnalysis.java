@@ -54,16 +54,21 @@ public final class InfluenceAnalysis {
      *
      * @param topK      sequences kept per query (with layer and token explanations)
      * @param batchSize training sequences per forward/backward
-     * @param keepAll   also return every sequence's score (for distributions and dense output)
+     * @param keepAll   also return every scored sequence's score (for distributions and dense output)
+     * @param rank      0 for exact full-rank scoring; k for query batching with rank-k queries (SPEC §5)
+     * @param rescore   with rank k: each query's top this-many candidates are rescored at full rank
      */
-    public record ScoreSettings(int topK, int batchSize, boolean keepAll) {
+    public record ScoreSettings(int topK, int batchSize, boolean keepAll, int rank, int rescore) {
         public ScoreSettings {
             if (topK < 1) throw new IllegalArgumentException("top-k " + topK + " must be at least 1");
             if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
+            if (rank < 0) throw new IllegalArgumentException("rank " + rank + " must be 0 (full) or positive");
+            if (rank > 0 && rescore < topK) throw new IllegalArgumentException("rescoring " + rescore + " candidates cannot fill a top-" + topK);
         }
 
+        /** Exact scoring, top 10. */
         public static ScoreSettings defaults() {
-            return new ScoreSettings(10, 8, true);
+            return new ScoreSettings(10, 8, true, 0, 0);
         }
     }
 
@@ -130,39 +135,102 @@ public final class InfluenceAnalysis {
     }
 
     /**
-     * Scores every training sequence of {@code store} against every query in one pass
-     * (SPEC §4), keeps each query's top-k, and explains those by layer and token.
+     * Scores the training sequences of {@code store} against every query in one pass (SPEC §4–5):
+     * all of them, or per query only its candidates ({@code candidates.get(q)}, e.g. from the TF-IDF
+     * filter; null for all). Keeps each query's top-k, explained by layer and token. With
+     * {@code settings.rank() > 0} the pass uses rank-k queries and each query's top
+     * {@code settings.rescore()} are rescored at full rank before the top-k is taken.
      */
     public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
-                                          ScoreSettings settings, Progress progress) {
+                                          List<int[]> candidates, ScoreSettings settings, Progress progress) {
+        int N = store.size(), Q = queries.size();
+        if (candidates != null && candidates.size() != Q) throw new IllegalArgumentException(candidates.size() + " candidate sets for " + Q + " queries");
         List<PreparedQuery> prepared = new ArrayList<>();
         for (Query q : queries) prepared.add(QueryGradient.compute(model, q).precondition(preconditioners, model.trackedLayers()));
-        InfluenceScorer scorer = new InfluenceScorer(model, prepared);
-        int N = store.size(), Q = queries.size();
+        InfluenceScorer exact = new InfluenceScorer(model, prepared);
+        InfluenceScorer first = settings.rank() == 0 ? exact
+                : InfluenceScorer.lowRank(model, prepared.stream().map(p -> LowRankQuery.compress(p, settings.rank())).toList());
+
+        // which queries score which sequences: membership[q] is null when q takes all
+        java.util.BitSet[] membership = new java.util.BitSet[Q];
+        java.util.BitSet union = new java.util.BitSet(N);
+        if (candidates == null) union.set(0, N);
+        else for (int q = 0; q < Q; q++) {
+            membership[q] = new java.util.BitSet(N);
+            for (int i : candidates.get(q)) {
+                if (i < 0 || i >= N) throw new IllegalArgumentException("candidate " + i + " outside the store of " + N);
+                membership[q].set(i);
+            }
+            union.or(membership[q]);
+        }
+        int keep = settings.rank() == 0 ? settings.topK() : settings.rescore();
         TopK[] tops = new TopK[Q];
-        for (int q = 0; q < Q; q++) tops[q] = new TopK(Math.min(settings.topK(), N));
+        for (int q = 0; q < Q; q++) tops[q] = new TopK(Math.min(keep, N));
         float[][] all = settings.keepAll() ? new float[Q][N] : null;
-        progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries"), N, Progress.Unit.ITEMS);
-        for (int from = 0; from < N; from += settings.batchSize()) {
-            int count = Math.min(settings.batchSize(), N - from);
-            double[][] s = scorer.score(store.batch(from, count));
+        if (all != null) for (float[] a : all) java.util.Arrays.fill(a, Float.NaN);
+        int[] order = union.stream().toArray();
+        progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries") + (settings.rank() > 0 ? " (rank " + settings.rank() + ")" : ""),
+                order.length, Progress.Unit.ITEMS);
+        for (int from = 0; from < order.length; from += settings.batchSize()) {
+            int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
+            double[][] s = first.score(store.batch(idx));
             for (int q = 0; q < Q; q++)
-                for (int b = 0; b < count; b++) {
-                    tops[q].offer(from + b, s[q][b]);
-                    if (all != null) all[q][from + b] = (float) s[q][b];
+                for (int b = 0; b < idx.length; b++) {
+                    if (membership[q] != null && !membership[q].get(idx[b])) continue;
+                    tops[q].offer(idx[b], s[q][b]);
+                    if (all != null) all[q][idx[b]] = (float) s[q][b];
                 }
-            progress.step(count);
+            progress.step(idx.length);
         }
         progress.done();
+        List<List<TopK.Entry>> finalTop = new ArrayList<>();
+        for (TopK t : tops) finalTop.add(t.sorted());
+        if (settings.rank() > 0) finalTop = rescore(exact, store, finalTop, settings, progress);
+
         List<QueryResult> results = new ArrayList<>();
         for (int q = 0; q < Q; q++) {
             List<Hit> hits = new ArrayList<>();
-            for (TopK.Entry e : tops[q].sorted()) {
-                InfluenceScorer.Explanation x = scorer.explain(store.sequence(e.sequence()), q);
-                hits.add(new Hit(e.sequence(), e.score(), e.score() / N, x.perLayer(), x.perToken()));
+            for (TopK.Entry e : finalTop.get(q)) {
+                InfluenceScorer.Explanation x = exact.explain(store.sequence(e.sequence()), q);
+                hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
             }
             results.add(new QueryResult(queries.get(q), prepared.get(q).logProb(), List.copyOf(hits), all == null ? null : all[q]));
         }
         return results;
+    }
+
+    /** Scores with every sequence as a candidate for every query. */
+    public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
+                                          ScoreSettings settings, Progress progress) {
+        return score(model, store, preconditioners, queries, null, settings, progress);
+    }
+
+    /** Second stage of query batching: each query's first-stage candidates rescored at full rank (one pass over their union). */
+    private static List<List<TopK.Entry>> rescore(InfluenceScorer exact, SequenceStore store, List<List<TopK.Entry>> candidates,
+                                                  ScoreSettings settings, Progress progress) {
+        int Q = candidates.size();
+        java.util.TreeSet<Integer> union = new java.util.TreeSet<>();
+        for (List<TopK.Entry> c : candidates) for (TopK.Entry e : c) union.add(e.sequence());
+        int[] order = union.stream().mapToInt(Integer::intValue).toArray();
+        java.util.Map<Integer, double[]> exactScores = new java.util.HashMap<>();
+        progress.start("Rescoring top candidates at full rank", order.length, Progress.Unit.ITEMS);
+        for (int from = 0; from < order.length; from += settings.batchSize()) {
+            int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
+            double[][] s = exact.score(store.batch(idx));
+            for (int b = 0; b < idx.length; b++) {
+                double[] perQuery = new double[Q];
+                for (int q = 0; q < Q; q++) perQuery[q] = s[q][b];
+                exactScores.put(idx[b], perQuery);
+            }
+            progress.step(idx.length);
+        }
+        progress.done();
+        List<List<TopK.Entry>> out = new ArrayList<>();
+        for (int q = 0; q < Q; q++) {
+            TopK t = new TopK(settings.topK());
+            for (TopK.Entry e : candidates.get(q)) t.offer(e.sequence(), exactScores.get(e.sequence())[q]);
+            out.add(t.sorted());
+        }
+        return out;
     }
 }

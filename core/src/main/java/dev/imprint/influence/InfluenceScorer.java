@@ -15,24 +15,48 @@ import java.util.List;
 /**
  * Pairwise influence of training sequences on prepared queries (SPEC §4): for training sequence z
  * (true labels, summed loss), I(z) = Σ_ℓ ⟨P_ℓ, DW̄_ℓ(z)⟩ = Σ_ℓ Σ_t Ds_tᵀ P_ℓ ā_t, without forming
- * DW̄. All queries are scored in the same training pass: per layer one GEMM X = Ds · [P¹ | … | P^Q]
- * (BT × Q(M+1)), then each token's term is the dot of its row of X with ā_t.
+ * DW̄. All queries are scored in the same training pass, with full-rank P_ℓ (exact) or with their
+ * rank-k factorizations (query batching, SPEC §5).
  */
 public final class InfluenceScorer {
     /** X is bounded to this many floats; more queries are processed in chunks of the same pass. */
     private static final long X_BUDGET = 1L << 25;
     private final GPT2 model;
-    private final List<PreparedQuery> queries;
+    private final List<Query> queries;
     private final List<TrackedLayer> layers;
-    private final float[][] stacked; // per layer: (P, Q·A) row i = [P¹_i | … | P^Q_i]
+    private final LayerKernel kernel;
 
+    /** Computes terms[q][ℓ][row] for every query at one layer from that layer's ā and Ds. */
+    @FunctionalInterface
+    private interface LayerKernel {
+        void terms(TrackedLayer layer, Mat abar, Mat ds, float[][][] terms);
+    }
+
+    /** Exact scoring with the full-rank preconditioned queries. */
     public InfluenceScorer(GPT2 model, List<PreparedQuery> queries) {
+        this(model, queries.stream().map(PreparedQuery::query).toList(), fullRank(model.trackedLayers(), queries));
+    }
+
+    /** Batched scoring with rank-k queries (SPEC §5): Σ_t (Uᵀ Ds_t)ᵀ diag(σ) (Vᵀ ā_t). */
+    public static InfluenceScorer lowRank(GPT2 model, List<LowRankQuery> queries) {
+        return new InfluenceScorer(model, queries.stream().map(LowRankQuery::query).toList(), lowRank(model.trackedLayers(), queries));
+    }
+
+    private InfluenceScorer(GPT2 model, List<Query> queries, LayerKernel kernel) {
         if (queries.isEmpty()) throw new IllegalArgumentException("no queries to score");
         this.model = model;
         this.queries = List.copyOf(queries);
         this.layers = model.trackedLayers();
-        this.stacked = new float[layers.size()][];
+        this.kernel = kernel;
+    }
+
+    /**
+     * Per layer, [P¹ | … | P^Q] stacked (P, Q·A); then X = Ds · stack (BT, Q·A) and each token's
+     * term is the dot of its row block of X with ā_t.
+     */
+    private static LayerKernel fullRank(List<TrackedLayer> layers, List<PreparedQuery> queries) {
         int Q = queries.size();
+        float[][] stacked = new float[layers.size()][];
         for (TrackedLayer l : layers) {
             int P = l.outFeatures(), A = l.activationDim();
             float[] s = new float[Math.multiplyExact(P, Math.multiplyExact(Q, A))];
@@ -44,9 +68,72 @@ public final class InfluenceScorer {
             }
             stacked[l.index()] = s;
         }
+        return (layer, abar, ds, terms) -> {
+            int P = layer.outFeatures(), A = layer.activationDim(), l = layer.index(), BT = abar.rows();
+            int chunk = (int) Math.max(1, Math.min(Q, X_BUDGET / ((long) BT * A)));
+            float[] x = new float[BT * chunk * A];
+            for (int q0 = 0; q0 < Q; q0 += chunk) {
+                int qn = Math.min(chunk, Q - q0), first = q0;
+                Gemm.mul(Mat.of(x, BT, qn * A), ds, new Mat(stacked[l], q0 * A, P, qn * A, Q * A), false);
+                Parallel.forEach(BT, r -> {
+                    for (int q = 0; q < qn; q++)
+                        terms[first + q][l][r] = Vec.dot(x, r * qn * A + q * A, abar.data(), abar.offset() + r * abar.stride(), A);
+                });
+            }
+        };
     }
 
-    public List<PreparedQuery> queries() {
+    /**
+     * Per layer, U = [U¹ | … | U^Q] (P, K) and V = [V¹ | … | V^Q] (A, K), K = Σ_q k_q; then
+     * X = Ds · U and Y = ā · V (both BT × K) and token t's term for query q is
+     * Σ_{j ∈ q} σ_j X_tj Y_tj.
+     */
+    private static LayerKernel lowRank(List<TrackedLayer> layers, List<LowRankQuery> queries) {
+        int Q = queries.size();
+        Mat[] us = new Mat[layers.size()], vs = new Mat[layers.size()];
+        float[][] sigmas = new float[layers.size()][];
+        int[][] starts = new int[layers.size()][Q + 1];
+        for (TrackedLayer l : layers) {
+            int li = l.index(), K = 0;
+            for (int q = 0; q < Q; q++) {
+                starts[li][q] = K;
+                K += queries.get(q).factors().get(li).rank();
+            }
+            starts[li][Q] = K;
+            Mat U = Mat.zeros(l.outFeatures(), K), V = Mat.zeros(l.activationDim(), K);
+            float[] sig = new float[K];
+            for (int q = 0; q < Q; q++) {
+                LowRankQuery.Factors f = queries.get(q).factors().get(li);
+                if (f.u().rows() != l.outFeatures() || f.v().rows() != l.activationDim())
+                    throw new IllegalArgumentException(l.name() + ": rank-" + f.rank() + " query factors do not match the layer");
+                int c0 = starts[li][q];
+                for (int c = 0; c < f.rank(); c++) {
+                    sig[c0 + c] = f.sigma()[c];
+                    for (int i = 0; i < U.rows(); i++) U.set(i, c0 + c, f.u().get(i, c));
+                    for (int j = 0; j < V.rows(); j++) V.set(j, c0 + c, f.v().get(j, c));
+                }
+            }
+            us[li] = U;
+            vs[li] = V;
+            sigmas[li] = sig;
+        }
+        return (layer, abar, ds, terms) -> {
+            int l = layer.index(), BT = abar.rows(), K = starts[l][Q];
+            Mat X = Mat.zeros(BT, K), Y = Mat.zeros(BT, K);
+            Gemm.mul(X, ds, us[l], false);
+            Gemm.mul(Y, abar, vs[l], false);
+            float[] sig = sigmas[l];
+            Parallel.forEach(BT, r -> {
+                for (int q = 0; q < Q; q++) {
+                    float s = 0;
+                    for (int j = starts[l][q]; j < starts[l][q + 1]; j++) s += sig[j] * X.get(r, j) * Y.get(r, j);
+                    terms[q][l][r] = s;
+                }
+            });
+        };
+    }
+
+    public List<Query> queries() {
         return queries;
     }
 
@@ -61,22 +148,7 @@ public final class InfluenceScorer {
     public float[][][] terms(SequenceBatch batch) {
         int BT = batch.batchSize() * batch.seqLen(), Q = queries.size();
         float[][][] terms = new float[Q][layers.size()][BT];
-        GradientTap tap = (layer, b, abar, ds) -> {
-            int P = layer.outFeatures(), A = layer.activationDim(), l = layer.index();
-            int chunk = (int) Math.max(1, Math.min(Q, X_BUDGET / ((long) BT * A)));
-            float[] x = new float[BT * chunk * A];
-            for (int q0 = 0; q0 < Q; q0 += chunk) {
-                int qn = Math.min(chunk, Q - q0);
-                Mat pc = new Mat(stacked[l], q0 * A, P, qn * A, Q * A);
-                Mat X = Mat.of(x, BT, qn * A);
-                Gemm.mul(X, ds, pc, false);
-                int first = q0;
-                Parallel.forEach(BT, r -> {
-                    for (int q = 0; q < qn; q++)
-                        terms[first + q][l][r] = Vec.dot(x, r * qn * A + q * A, abar.data(), abar.offset() + r * abar.stride(), A);
-                });
-            }
-        };
+        GradientTap tap = (layer, b, abar, ds) -> kernel.terms(layer, abar, ds, terms);
         model.forward(batch);
         model.backward(Targets.nextTokens(batch), tap);
         return terms;

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * How one query's influence is spread over the training sequences (SPEC §6: heavy tails, the share
  * of the top 1%, a power-law fit of the tail).
  *
- * @param count           sequences scored
+ * @param count           sequences scored (entries that are NaN, i.e. not scored, are left out)
  * @param positive        sequences with a positive score
  * @param positiveSum     Σ of the positive scores
  * @param top1PercentShare share of the positive influence carried by the top 1% of sequences (by score)
@@ -43,7 +43,9 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
         pos = Arrays.copyOf(pos, n);
         Arrays.sort(pos); // ascending
         double[] all = new double[scores.length];
-        for (int i = 0; i < all.length; i++) all[i] = scores[i];
+        int scored = 0;
+        for (float f : scores) if (!Float.isNaN(f)) all[scored++] = f;
+        all = Arrays.copyOf(all, scored);
         Arrays.sort(all);
         int top = Math.max(1, (int) Math.ceil(all.length * 0.01));
         double topPositive = 0;
@@ -59,7 +61,7 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
             x[i] = pos[n - rank];
             y[i] = (double) rank / n;
         }
-        return new ScoreDistribution(scores.length, n, sum, share, fit(pos), x, y);
+        return new ScoreDistribution(scored, n, sum, share, fit(pos), x, y);
     }
 
     /** Clauset-style fit over ascending positive values. */

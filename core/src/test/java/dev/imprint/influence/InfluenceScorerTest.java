@@ -133,6 +133,30 @@ class InfluenceScorerTest {
     }
 
     @Test
+    void lowRankScoringAtFullRankIsExactAndTruncationStaysClose() {
+        GPT2 model = new GPT2(params(SEED + 8), LayerSelection.MLP);
+        Preconditioners pre = randomDiagonal(model, SEED + 9);
+        List<PreparedQuery> qs = new ArrayList<>();
+        Random r = new Random(SEED + 10);
+        for (int q = 0; q < 3; q++)
+            qs.add(QueryGradient.compute(model, query(new int[] {r.nextInt(41), r.nextInt(41)}, new int[] {r.nextInt(41), r.nextInt(41)}))
+                    .precondition(pre, model.trackedLayers()));
+        InfluenceScorer exact = new InfluenceScorer(model, qs);
+        int full = 64; // ≥ min(P, A) of every layer: the SVD is not truncated
+        InfluenceScorer lossless = InfluenceScorer.lowRank(model, qs.stream().map(q -> LowRankQuery.compress(q, full)).toList());
+        InfluenceScorer rank2 = InfluenceScorer.lowRank(model, qs.stream().map(q -> LowRankQuery.compress(q, 2)).toList());
+        int[][] seqs = sequences(30, SEED + 11);
+        SequenceBatch batch = SequenceBatch.pad(seqs, 0);
+        double[][] e = exact.score(batch), l = lossless.score(batch), t = rank2.score(batch);
+        for (int q = 0; q < qs.size(); q++) {
+            double scale = java.util.Arrays.stream(e[q]).map(Math::abs).max().orElseThrow();
+            for (int b = 0; b < seqs.length; b++) assertEquals(e[q][b], l[q][b], 1e-4 * scale, "query " + q + " sequence " + b);
+            double rho = Correlation.pearson(e[q], t[q]);
+            assertTrue(rho > 0.5 && rho < 1.0, "rank 2 of a random query is an approximation, not the same: r = " + rho);
+        }
+    }
+
+    @Test
     void topKKeepsTheBestWithDeterministicTies() {
         TopK top = new TopK(3);
         double[] scores = {0.5, 2.0, -1.0, 2.0, 1.5, 0.1};
