@@ -1,0 +1,158 @@
+package dev.imprint.cli;
+
+import dev.imprint.InputException;
+import dev.imprint.curvature.Damping;
+import dev.imprint.curvature.Preconditioners;
+import dev.imprint.curvature.Strategy;
+import dev.imprint.data.ConsoleProgress;
+import dev.imprint.data.DemoCorpus;
+import dev.imprint.data.SequenceStore;
+import dev.imprint.data.StoreCache;
+import dev.imprint.influence.FittingPass;
+import dev.imprint.influence.InfluenceAnalysis;
+import dev.imprint.influence.Query;
+import dev.imprint.model.GPT2;
+import dev.imprint.model.LayerSelection;
+import dev.imprint.model.ModelDirectory;
+import dev.imprint.model.TrackedLayer;
+import dev.imprint.report.ResultsJson;
+import dev.imprint.report.RunInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/**
+ * {@code imprint demo}: the whole pipeline on the demo corpus, every stage cached under
+ * {@code <cache>/demo}: corpus (State of the Union + Moby-Dick + one planted document), the demo
+ * model, its sequence store, EK-FAC factors, and the built-in queries' results and report.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Run Imprint end to end on the demo corpus: fetch it, train the demo model (cached), fit EK-FAC (cached),",
+                "score the built-in queries against every training sequence and write an HTML report."},
+        footer = {"", "The built-in queries: corpus-style completions, memorized passages (their source should rank first),",
+                "and a word-order pair on a fact planted in the corpus (\"A … B\" trained, queried as A → B and B → A).",
+                "", "Example:", "  imprint demo --cache /tmp/imprint-cache"})
+final class DemoCommand implements Callable<Integer> {
+    static final String PLANTED = "planted/zephyrine-logbook.txt";
+
+    @Option(names = "--cache", description = "Cache folder (default: $IMPRINT_CACHE or ~/.cache/imprint).")
+    Path cache;
+    @Option(names = "--out", description = "Results folder (default: <cache>/demo/results).")
+    Path out;
+    @Option(names = "--fitting-sequences", defaultValue = "1000", description = "EK-FAC fitting sample (default: ${DEFAULT-VALUE}).")
+    int fitting;
+    @Option(names = "--top", defaultValue = "10", description = "Sequences kept per query (default: ${DEFAULT-VALUE}).")
+    int top;
+    @Option(names = "--rank", defaultValue = "32", description = "Query rank for the batched pass, or full (default: ${DEFAULT-VALUE}).")
+    String rank;
+
+    @Override
+    public Integer call() throws IOException {
+        Path root = (cache != null ? cache : Main.defaultCache()).resolve("demo");
+        Path results = out != null ? out : root.resolve("results");
+        long t0 = System.nanoTime();
+        Path corpus = demoCorpus(cache != null ? cache : Main.defaultCache(), root.resolve("corpus"));
+        Path modelDir = root.resolve("model");
+        if (!Files.exists(modelDir.resolve("training.json")))
+            run("train", "--corpus", corpus.toString(), "--out", modelDir.toString(), "--preset", "demo", "--cache", root.getParent().toString());
+        else System.err.println("demo model: reusing " + modelDir);
+        Map<String, Double> timings = new LinkedHashMap<>();
+        timings.put("corpus_and_training_s", seconds(t0));
+
+        int k = QueryCommand.parseRank(rank);
+        try (ModelDirectory dir = ModelDirectory.load(modelDir);
+             SequenceStore store = StoreCache.forCorpus(corpus, root.getParent(), dir.tokenizer(), StoreCache.fileId(modelDir.resolve("tokenizer.json")),
+                     dir.config().nPositions(), new ConsoleProgress())) {
+            GPT2 model = dir.model(LayerSelection.MLP);
+            long t1 = System.nanoTime();
+            Strategy ekfac = Strategy.defaultStrategy();
+            Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), root.resolve("factors"),
+                    new InfluenceAnalysis.FitSettings(ekfac, fitting, 8, 0, FittingPass.Labels.SAMPLED), Damping.paperDefault(), new FitCommand.StageBars());
+            timings.put("fit_s", seconds(t1));
+            List<Query> queries = builtInQueries(dir);
+            long t2 = System.nanoTime();
+            List<InfluenceAnalysis.QueryResult> scored = InfluenceAnalysis.score(model, store, pre, queries,
+                    new InfluenceAnalysis.ScoreSettings(top, 8, true, k, Math.max(100, top)), new ConsoleProgress());
+            timings.put("score_s", seconds(t2));
+            RunInfo run = new RunInfo(modelDir.toString(), dir.fingerprint(), corpus.toString(), store.fingerprint(), store.size(),
+                    ekfac.name(), "0.1 × mean(Λ) per layer", model.trackedLayers().stream().map(TrackedLayer::name).toList(),
+                    k == 0 ? "full" : Integer.toString(k), "all", timings);
+            ResultsJson.write(results, run, scored, store);
+            for (InfluenceAnalysis.QueryResult r : scored) {
+                InfluenceAnalysis.Hit best = r.top().getFirst();
+                String doc = store.document(store.provenance(best.sequence()).pieces().getFirst().document()).id();
+                System.out.printf("%-24s log p %7.3f   top: %+.3e  %s%n", r.query().id(), r.logProb(), best.score(), doc);
+            }
+        }
+        System.out.println("results: " + results.resolve(ResultsJson.FILE));
+        return 0;
+    }
+
+    private static double seconds(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
+    /** Runs another subcommand in-process, failing the demo if it fails. */
+    private static void run(String... args) {
+        int code = Main.run(args);
+        if (code != 0) throw new InputException("demo stopped: 'imprint " + String.join(" ", args) + "' failed (exit " + code + ")");
+    }
+
+    /** The fetched corpus copied under {@code target} with the planted document beside it (idempotent). */
+    static Path demoCorpus(Path cache, Path target) throws IOException {
+        Path fetched = DemoCorpus.fetch(cache.resolve("demo-corpus"), System.err::println);
+        for (String part : List.of("sotu", "moby-dick")) copyTree(fetched.resolve(part), target.resolve(part));
+        Path planted = target.resolve(PLANTED);
+        String text = resource("planted.txt");
+        if (!Files.exists(planted) || !Files.readString(planted).equals(text)) dev.imprint.io.AtomicFiles.writeString(planted, text);
+        return target;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Path dest = to.resolve(from.relativize(f).toString());
+                if (Files.exists(dest) && Files.size(dest) == Files.size(f)) continue;
+                Files.createDirectories(dest.getParent());
+                Files.copy(f, dest, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    static List<Query> builtInQueries(ModelDirectory dir) {
+        List<Query> out = new ArrayList<>();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : resource("queries.jsonl").split("\n")) {
+            if (line.isBlank()) continue;
+            try {
+                var n = json.readTree(line);
+                out.add(Query.of(n.get("id").asText(), n.get("prompt").asText(), n.get("completion").asText(), dir.tokenizer(), dir.config().nPositions()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return out;
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = DemoCommand.class.getResourceAsStream("demo/" + name)) {
+            if (in == null) throw new IllegalStateException("missing resource demo/" + name);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
