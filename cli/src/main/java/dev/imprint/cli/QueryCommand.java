@@ -52,6 +52,8 @@ final class QueryCommand implements Callable<Integer> {
     String rank;
     @Option(names = "--rescore", defaultValue = "100", description = "With --rank k: candidates per query rescored at full rank (default: ${DEFAULT-VALUE}).")
     int rescore;
+    @Option(names = "--candidates", defaultValue = "10000", description = "K: score only each query's top K training sequences by TF-IDF (SPEC §5); all: no filter (default: ${DEFAULT-VALUE}).")
+    String candidates;
 
     static final class Source {
         @ArgGroup(exclusive = false)
@@ -78,23 +80,39 @@ final class QueryCommand implements Callable<Integer> {
             int context = in.dir().config().nPositions();
             List<Query> queries = source.file != null ? readQueries(source.file, in, context)
                     : List.of(Query.of("q1", source.single.prompt, source.single.completion, in.dir().tokenizer(), context));
+            int kCandidates = parseCandidates(candidates);
             long t0 = System.nanoTime();
+            List<int[]> filtered = Candidates.select(in.store(), queries, kCandidates);
+            long tFilter = System.nanoTime();
             Preconditioners pre = InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, s, d);
             long t1 = System.nanoTime();
-            List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries,
+            List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries, filtered,
                     new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());
             long t2 = System.nanoTime();
             Map<String, Double> timings = new LinkedHashMap<>();
-            timings.put("load_factors_s", (t1 - t0) / 1e9);
+            timings.put("tfidf_filter_s", (tFilter - t0) / 1e9);
+            timings.put("load_factors_s", (t1 - tFilter) / 1e9);
             timings.put("score_s", (t2 - t1) / 1e9);
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
                     in.store().size(), s.name(), damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping,
-                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), "all", timings);
+                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), Candidates.describe(kCandidates, in.store().size()), timings);
             ResultsJson.write(out, run, results, in.store());
             print(results, in);
             System.out.println("results: " + out.resolve(ResultsJson.FILE));
         }
         return 0;
+    }
+
+    /** K for --candidates, 0 for all. */
+    static int parseCandidates(String value) {
+        if (value.equals("all")) return 0;
+        try {
+            int k = Integer.parseInt(value);
+            if (k >= 1) return k;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new InputException("--candidates must be all or a positive integer, not '" + value + "'");
     }
 
     static int parseRank(String rank) {
