@@ -1,0 +1,136 @@
+package dev.imprint.peer;
+
+import dev.imprint.curvature.CovarianceTap;
+import dev.imprint.curvature.Covariances;
+import dev.imprint.curvature.Damping;
+import dev.imprint.curvature.EigenvalueCorrection;
+import dev.imprint.curvature.KroneckerEigenbasis;
+import dev.imprint.curvature.Preconditioner;
+import dev.imprint.curvature.Preconditioners;
+import dev.imprint.curvature.EigenbasisPreconditioner;
+import dev.imprint.influence.InfluenceScorer;
+import dev.imprint.influence.LowRankQuery;
+import dev.imprint.influence.PreparedQuery;
+import dev.imprint.influence.Query;
+import dev.imprint.influence.QueryGradient;
+import dev.imprint.model.GPT2;
+import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LayerSelection;
+import dev.imprint.model.Parameters;
+import dev.imprint.model.SequenceBatch;
+import dev.imprint.model.Targets;
+import dev.imprint.model.TrackedLayer;
+import dev.imprint.tensor.Parallel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The cost of each influence stage as a ratio to a plain forward + backward (with parameter
+ * gradients) over the same tokens (SPEC §3–5): covariance pass, eigendecomposition, eigenvalue
+ * correction pass, and scoring passes with 1 full-rank query and with 1, 16, 64 rank-32 queries.
+ * Random weights; the shapes are what matters for time.
+ *
+ * <p>Usage: {@code InfluenceBench [demo|gpt2-small] [batches]}
+ */
+public final class InfluenceBench {
+    private InfluenceBench() {}
+
+    record Shape(String name, GPT2Config config, int batch, int seqLen) {}
+
+    public static void main(String[] args) {
+        String which = args.length > 0 ? args[0] : "demo";
+        int batches = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+        Shape shape = switch (which) {
+            case "demo" -> new Shape("demo (4L d256 V8192)", GPT2Config.of(4, 256, 4, 8192, 256), 8, 256);
+            case "gpt2-small" -> new Shape("GPT-2 small (12L d768 V50257)", GPT2Config.gpt2Small(), 1, 512);
+            default -> throw new IllegalArgumentException("unknown shape " + which + " (demo or gpt2-small)");
+        };
+        GPT2 model = new GPT2(Parameters.initialize(shape.config(), 1), LayerSelection.MLP);
+        List<TrackedLayer> layers = model.trackedLayers();
+        Random rnd = new Random(2);
+        List<SequenceBatch> data = new ArrayList<>();
+        for (int b = 0; b < batches; b++) {
+            int[][] seqs = new int[shape.batch()][shape.seqLen()];
+            for (int[] s : seqs) for (int t = 0; t < s.length; t++) s[t] = rnd.nextInt(shape.config().vocabSize());
+            data.add(SequenceBatch.pad(seqs, shape.seqLen()));
+        }
+        long tokens = (long) batches * shape.batch() * shape.seqLen();
+        System.out.printf("%s, %d batches of %d x %d tokens, %d threads%n", shape.name(), batches, shape.batch(), shape.seqLen(), Parallel.threads());
+
+        Parameters grads = new Parameters(model.parameters().layout());
+        Runnable plain = () -> {
+            for (SequenceBatch b : data) {
+                model.forward(b);
+                model.backward(Targets.nextTokens(b), null, grads);
+            }
+        };
+        plain.run(); // warm-up
+        double base = time(plain);
+        report("plain fwd+bwd (parameter gradients)", base, base, tokens);
+
+        CovarianceTap[] cov = new CovarianceTap[1];
+        double tCov = time(() -> {
+            cov[0] = new CovarianceTap(layers);
+            for (SequenceBatch b : data) {
+                model.forward(b);
+                model.backward(model.sampleTargets(7), cov[0]);
+            }
+        });
+        report("covariance pass (sampled labels)", tCov, base, tokens);
+
+        List<KroneckerEigenbasis> bases = new ArrayList<>();
+        long e0 = System.nanoTime();
+        for (Covariances c : cov[0].covariances()) bases.add(KroneckerEigenbasis.of(c));
+        double tEig = (System.nanoTime() - e0) / 1e9;
+        System.out.printf("  %-44s %8.2f s   (%d layers, one-off)%n", "eigendecomposition", tEig, layers.size());
+
+        EigenvalueCorrection[] lam = new EigenvalueCorrection[1];
+        double tLam = time(() -> {
+            lam[0] = new EigenvalueCorrection(layers, bases);
+            for (SequenceBatch b : data) {
+                model.forward(b);
+                model.backward(model.sampleTargets(7), lam[0]);
+            }
+        });
+        report("eigenvalue-correction pass", tLam, base, tokens);
+        System.out.printf("  %-44s %8.2f x   (covariance + correction passes)%n", "fitting, ratio", (tCov + tLam) / base);
+
+        List<Preconditioner> ps = new ArrayList<>();
+        Damping damping = Damping.paperDefault();
+        for (int l = 0; l < layers.size(); l++)
+            ps.add(new EigenbasisPreconditioner(bases.get(l), damping.reciprocal(lam[0].lambdas().get(l).mean(), layers.get(l).name())));
+        Preconditioners pre = new Preconditioners(layers, ps);
+        List<PreparedQuery> queries = new ArrayList<>();
+        for (int q = 0; q < 64; q++) {
+            int[] prompt = new int[12], completion = new int[4];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = rnd.nextInt(shape.config().vocabSize());
+            for (int i = 0; i < completion.length; i++) completion[i] = rnd.nextInt(shape.config().vocabSize());
+            queries.add(QueryGradient.compute(model, new Query("q" + q, "", "", prompt, completion)).precondition(pre, layers));
+        }
+        InfluenceScorer one = new InfluenceScorer(model, queries.subList(0, 1));
+        double tOne = time(() -> data.forEach(one::score));
+        report("scoring, 1 query, full rank", tOne, base, tokens);
+        List<LowRankQuery> compressed = queries.stream().map(q -> LowRankQuery.compress(q, 32)).toList();
+        for (int n : new int[] {1, 16, 64}) {
+            InfluenceScorer s = InfluenceScorer.lowRank(model, compressed.subList(0, n));
+            double t = time(() -> data.forEach(s::score));
+            report("scoring, " + n + " queries, rank 32", t, base, tokens);
+        }
+        long bytes = compressed.stream().mapToLong(LowRankQuery::bytes).sum();
+        System.out.printf("  64 rank-32 queries hold %.1f MiB (full rank: %.1f MiB)%n", bytes / 1048576.0,
+                queries.stream().mapToLong(q -> q.preconditioned().stream().mapToLong(m -> 4L * m.rows() * m.cols()).sum()).sum() / 1048576.0);
+        System.out.printf("  peak RSS %s%n", PeakRss.read());
+    }
+
+    private static double time(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static void report(String what, double seconds, double base, long tokens) {
+        System.out.printf("  %-44s %8.2f s   %7.0f tokens/s   %5.2f x plain%n", what, seconds, tokens / seconds, seconds / base);
+    }
+}
