@@ -1,16 +1,20 @@
 package dev.imprint.report;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.imprint.data.Piece;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.SequenceText;
 import dev.imprint.influence.InfluenceAnalysis;
+import dev.imprint.influence.Query;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.io.SafeTensors;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,45 +28,18 @@ public final class ResultsJson {
     /** The unit of a raw score, as written in results and reports. */
     public static final String UNIT = "raw: d log p(completion) / d ε for upweighting the sequence's loss by ε (nats); "
             + "per copy: raw ÷ N, the nats gained by adding one more copy of the sequence to the N training sequences";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The version written as {@code "imprint"}. */
+    public static final String VERSION = "0.1.0";
+    /** Records in, snake_case keys out (and back); NaN (an unfitted power law) is written as the string "NaN". */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
     private ResultsJson() {}
 
     /** Writes results.json (and scores.safetensors when all scores were kept) into {@code dir}. */
     public static void write(Path dir, RunInfo run, List<InfluenceAnalysis.QueryResult> results, SequenceStore store) {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("imprint", "0.1.0");
-        root.set("run", JSON.valueToTree(run));
-        root.put("score_unit", UNIT);
-        ArrayNode queries = root.putArray("queries");
-        for (InfluenceAnalysis.QueryResult r : results) {
-            ObjectNode q = queries.addObject();
-            q.put("id", r.query().id()).put("prompt", r.query().prompt()).put("completion", r.query().completion())
-                    .put("log_prob", r.logProb()).put("prompt_tokens", r.query().promptTokens().length)
-                    .put("completion_tokens", r.query().completionTokens().length);
-            if (r.scores() != null) q.set("distribution", JSON.valueToTree(ScoreDistribution.of(r.scores())));
-            ArrayNode top = q.putArray("top");
-            int rank = 1;
-            for (InfluenceAnalysis.Hit h : r.top()) {
-                ObjectNode t = top.addObject();
-                t.put("rank", rank++).put("sequence", h.sequence());
-                List<Piece> pieces = store.provenance(h.sequence()).pieces();
-                t.put("document", store.document(pieces.getFirst().document()).id());
-                ArrayNode docs = t.putArray("documents");
-                for (Piece p : pieces)
-                    docs.addObject().put("id", store.document(p.document()).id()).put("char_start", p.charStart()).put("char_end", p.charEnd())
-                            .put("token_start", p.tokenStart()).put("token_end", p.tokenEnd());
-                t.put("score", h.score()).put("score_per_copy", h.scorePerCopy());
-                ArrayNode layers = t.putArray("layers");
-                for (double v : h.layers()) layers.add(v);
-                SequenceText text = store.annotatedText(h.sequence());
-                t.put("text", text.text());
-                ArrayNode tokens = t.putArray("tokens");
-                for (int i = 0; i < h.tokens().length; i++)
-                    tokens.addObject().put("start", text.tokenStart()[i]).put("end", text.tokenEnd()[i]).put("score", h.tokens()[i]);
-            }
-        }
-        AtomicFiles.write(dir.resolve(FILE), tmp -> JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), root));
+        write(dir, new Results(VERSION, run, UNIT, results.stream().map(r -> query(r, store)).toList()));
         if (!results.isEmpty() && results.getFirst().scores() != null) {
             int Q = results.size(), N = results.getFirst().scores().length;
             float[] all = new float[Q * N];
@@ -71,5 +48,41 @@ public final class ResultsJson {
             t.put("scores", SafeTensors.Tensor.f32(all, Q, N));
             SafeTensors.write(dir.resolve(SCORES), t, Map.of("queries", String.join("\n", results.stream().map(r -> r.query().id()).toList())));
         }
+    }
+
+    /** Writes {@code results} as {@code dir}/results.json. */
+    public static void write(Path dir, Results results) {
+        AtomicFiles.write(dir.resolve(FILE), tmp -> JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), results));
+    }
+
+    /** Reads {@code dir}/results.json. */
+    public static Results read(Path dir) {
+        Path file = dir.resolve(FILE);
+        try {
+            return JSON.readValue(file.toFile(), Results.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Results.QueryResults query(InfluenceAnalysis.QueryResult r, SequenceStore store) {
+        Query q = r.query();
+        ScoreDistribution distribution = r.scores() == null ? null : ScoreDistribution.of(r.scores());
+        List<Results.TopSequence> top = new ArrayList<>();
+        for (InfluenceAnalysis.Hit h : r.top()) top.add(topSequence(top.size() + 1, h, store));
+        return new Results.QueryResults(q.id(), q.prompt(), q.completion(), r.logProb(), q.promptTokens().length,
+                q.completionTokens().length, distribution, top);
+    }
+
+    private static Results.TopSequence topSequence(int rank, InfluenceAnalysis.Hit h, SequenceStore store) {
+        List<Piece> pieces = store.provenance(h.sequence()).pieces();
+        List<Results.DocumentPiece> documents = pieces.stream().map(p -> new Results.DocumentPiece(
+                store.document(p.document()).id(), p.charStart(), p.charEnd(), p.tokenStart(), p.tokenEnd())).toList();
+        SequenceText text = store.annotatedText(h.sequence());
+        List<Results.TokenScore> tokens = new ArrayList<>(h.tokens().length);
+        for (int t = 0; t < h.tokens().length; t++)
+            tokens.add(new Results.TokenScore(text.tokenStart()[t], text.tokenEnd()[t], h.tokens()[t]));
+        return new Results.TopSequence(rank, h.sequence(), documents.getFirst().id(), documents, h.score(), h.scorePerCopy(),
+                h.layers(), text.text(), tokens);
     }
 }

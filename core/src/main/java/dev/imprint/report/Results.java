@@ -1,0 +1,51 @@
+package dev.imprint.report;
+
+import java.util.List;
+
+/**
+ * The content of {@code results.json}: one schema, written by {@link ResultsJson#write} and read back
+ * by {@link ResultsJson#read} (for the HTML report). Keys are the component names in snake_case
+ * ({@code scorePerCopy} ↦ {@code score_per_copy}).
+ *
+ * @param imprint   the version of Imprint that wrote the file
+ * @param run       what produced the results
+ * @param scoreUnit the unit of a raw and of a per-copy score, in words
+ * @param queries   one entry per query, in the order given
+ */
+public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryResults> queries) {
+
+    /**
+     * One query: its text, its measurement and the sequences that influence it most.
+     *
+     * @param logProb          log p(completion | prompt) under the model (nats)
+     * @param promptTokens     number of prompt tokens
+     * @param completionTokens number of completion tokens
+     * @param distribution     how the scores of all N sequences are spread; null when not all scores were kept
+     * @param top              the most positively influential sequences, best first
+     */
+    public record QueryResults(String id, String prompt, String completion, double logProb, int promptTokens,
+                               int completionTokens, ScoreDistribution distribution, List<TopSequence> top) {}
+
+    /**
+     * One influential training sequence, with its score explained per layer and per token (SPEC §4).
+     *
+     * @param rank         1 for the most influential
+     * @param sequence     sequence index in the store
+     * @param document     id of the first document the sequence draws from
+     * @param documents    every document piece inside the sequence, in order
+     * @param score        raw influence (see {@link Results#scoreUnit})
+     * @param scorePerCopy score ÷ N
+     * @param layers       (L) raw influence per tracked layer (Eq. 30), in the order of {@link RunInfo#layers}
+     * @param text         the sequence's text
+     * @param tokens       (T) each token's place in {@code text} and its raw term (Eq. 31); the term at
+     *                     position t comes from predicting token t+1
+     */
+    public record TopSequence(int rank, int sequence, String document, List<DocumentPiece> documents, double score,
+                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens) {}
+
+    /** Where a piece of a document sits: characters in the document, tokens in the sequence. */
+    public record DocumentPiece(String id, int charStart, int charEnd, int tokenStart, int tokenEnd) {}
+
+    /** Token t's characters [start, end) in the sequence text and its raw influence term. */
+    public record TokenScore(int start, int end, double score) {}
+}
