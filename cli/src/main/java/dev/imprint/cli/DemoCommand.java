@@ -98,6 +98,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         System.out.println("results: " + results.resolve(ResultsJson.FILE));
+        System.out.println("report:  " + ReportCommand.write(results));
         return 0;
     }
 

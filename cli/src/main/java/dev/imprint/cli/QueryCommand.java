@@ -99,6 +99,7 @@ final class QueryCommand implements Callable<Integer> {
             ResultsJson.write(out, run, results, in.store());
             print(results, in);
             System.out.println("results: " + out.resolve(ResultsJson.FILE));
+            System.out.println("report:  " + ReportCommand.write(out));
         }
         return 0;
     }
