@@ -1,0 +1,280 @@
+package dev.imprint.peer;
+
+import dev.imprint.model.GPT2;
+import dev.imprint.model.GPT2Config;
+import dev.imprint.model.GradientTap;
+import dev.imprint.model.LayerSelection;
+import dev.imprint.model.ParameterLayout;
+import dev.imprint.model.Parameters;
+import dev.imprint.model.SequenceBatch;
+import dev.imprint.model.Targets;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * {@code imprint bench}: a whole GPT-2 forward + backward (summed cross-entropy on the true next
+ * tokens, every parameter gradient) in Imprint and in libtorch (DJL), same random weights, same
+ * tokens, same thread count; plus Imprint's taps-only backward (the influence passes' mode).
+ * Reports tokens/s, GFLOP/s against the FMA peak, and the process's peak RSS.
+ *
+ * <p>FLOP per iteration (B batch, T tokens, N parameters, L layers, d channels):
+ * fwd+bwd 6·N·B·T + 12·L·T²·d·B; taps only (no weight gradients) 4·N·B·T + 12·L·T²·d·B.
+ */
+public final class BenchMain {
+    static final double PEAK_GFLOPS = 225;
+    static final long SEED = 20261125L;
+    static final String USAGE = "usage: imprint bench [--model small|gpt2-small|both] [--iterations N] [--warmup N] "
+            + "[--threads N] [--only imprint|torch]";
+
+    /** A benchmarked shape: the model and its batch. */
+    record Shape(String name, GPT2Config config, int batch, int seqLen) {
+        String describe() {
+            return String.format("%s (%dL d%d H%d V%d, B=%d T=%d)", name, config.nLayer(), config.nEmbd(), config.nHead(),
+                    config.vocabSize(), batch, seqLen);
+        }
+
+        int tokens() {
+            return batch * seqLen;
+        }
+
+        /** FLOP of one iteration: {@code weightFactor}·N·B·T + 12·L·T²·d·B (6 with weight gradients, 4 without). */
+        double flop(long parameters, int weightFactor) {
+            return (double) weightFactor * parameters * batch * seqLen
+                    + 12.0 * config.nLayer() * (double) seqLen * seqLen * config.nEmbd() * batch;
+        }
+    }
+
+    static final Shape GPT2_SMALL = new Shape("gpt2-small", new GPT2Config(12, 12, 768, 50257, 1024, 1e-5f), 1, 512);
+    static final Shape DEMO = new Shape("small", new GPT2Config(4, 4, 256, 8192, 256, 1e-5f), 8, 256);
+
+    enum Engines { BOTH, IMPRINT, TORCH }
+
+    record Options(List<Shape> shapes, int iterations, int warmup, int threads, Engines engines) {
+        Options {
+            if (iterations < 1) throw new IllegalArgumentException("--iterations must be at least 1, got " + iterations);
+            if (warmup < 0) throw new IllegalArgumentException("--warmup must be at least 0, got " + warmup);
+            if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        }
+
+        static Options parse(String[] args) {
+            List<Shape> shapes = List.of(DEMO, GPT2_SMALL);
+            int iterations = 5, warmup = 2, threads = Runtime.getRuntime().availableProcessors();
+            Engines engines = Engines.BOTH;
+            for (int i = 0; i < args.length; i++) {
+                String flag = args[i];
+                if (!List.of("--model", "--iterations", "--warmup", "--threads", "--only").contains(flag))
+                    throw new IllegalArgumentException("unknown option '" + flag + "' (" + USAGE + ")");
+                if (i + 1 >= args.length) throw new IllegalArgumentException(flag + " needs a value");
+                String value = args[++i];
+                switch (flag) {
+                    case "--model" -> shapes = switch (value) {
+                        case "small" -> List.of(DEMO);
+                        case "gpt2-small" -> List.of(GPT2_SMALL);
+                        case "both" -> List.of(DEMO, GPT2_SMALL);
+                        default -> throw new IllegalArgumentException("--model must be small, gpt2-small or both, got '" + value + "'");
+                    };
+                    case "--iterations" -> iterations = integer(flag, value);
+                    case "--warmup" -> warmup = integer(flag, value);
+                    case "--threads" -> threads = integer(flag, value);
+                    case "--only" -> engines = switch (value) {
+                        case "imprint" -> Engines.IMPRINT;
+                        case "torch" -> Engines.TORCH;
+                        default -> throw new IllegalArgumentException("--only must be imprint or torch, got '" + value + "'");
+                    };
+                    default -> throw new AssertionError(flag);
+                }
+            }
+            return new Options(shapes, iterations, warmup, threads, engines);
+        }
+
+        private static int integer(String flag, String value) {
+            try {
+                return Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(flag + " needs an integer, got '" + value + "'");
+            }
+        }
+    }
+
+    /**
+     * One row of the table; NaN where an engine did not run. {@code torchSeconds} is libtorch doing
+     * this pass, {@code versusSeconds} the libtorch pass the Imprint/libtorch ratio divides by.
+     */
+    record Row(Shape shape, String pass, int weightFactor, long parameters, double imprintSeconds, double torchSeconds,
+               double versusSeconds) {}
+
+    public static void main(String[] args) {
+        if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.println(USAGE);
+            return;
+        }
+        Options opt;
+        try {
+            opt = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("imprint bench: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        // before anything touches Imprint's pool, which reads this property once
+        System.setProperty("imprint.threads", Integer.toString(opt.threads()));
+        boolean imprint = opt.engines() != Engines.TORCH, torch = opt.engines() != Engines.IMPRINT;
+        String torchInfo = "";
+        if (torch) {
+            int t = TorchGpt2.useThreads(opt.threads());
+            torchInfo = ", libtorch " + TorchGpt2.engineVersion() + " (" + t + " intra-op threads)";
+        }
+        System.out.printf("imprint bench: %d threads%s, %d warm-up + %d timed iterations, seed %d, random weights%n",
+                opt.threads(), torchInfo, opt.warmup(), opt.iterations(), SEED);
+
+        List<Row> rows = new ArrayList<>();
+        for (Shape shape : opt.shapes()) {
+            SequenceBatch batch = randomBatch(shape);
+            Targets targets = Targets.nextTokens(batch);
+            long n = new ParameterLayout(shape.config()).size();
+            double full = Double.NaN, taps = Double.NaN, torchFull = Double.NaN;
+            if (imprint) {
+                double[] t = runImprint(shape, batch, targets, opt);
+                full = t[0];
+                taps = t[1];
+                report("after " + shape.name() + " Imprint");
+            }
+            if (torch) {
+                torchFull = runTorch(shape, batch, targets, opt);
+                report("after " + shape.name() + " libtorch");
+            }
+            rows.add(new Row(shape, "fwd+bwd, all grads", 6, n, full, torchFull, torchFull));
+            rows.add(new Row(shape, "fwd+bwd, taps only*", 4, n, taps, Double.NaN, torchFull));
+        }
+        printTable(rows);
+        printSummary(rows, opt);
+    }
+
+    static SequenceBatch randomBatch(Shape shape) {
+        Random rng = new Random(SEED + 1);
+        int[] tokens = new int[shape.tokens()];
+        for (int i = 0; i < tokens.length; i++) tokens[i] = rng.nextInt(shape.config().vocabSize());
+        int[] lengths = new int[shape.batch()];
+        Arrays.fill(lengths, shape.seqLen());
+        return new SequenceBatch(shape.batch(), shape.seqLen(), tokens, lengths);
+    }
+
+    /** Mean seconds per iteration of Imprint's fwd+bwd with gradients, then of the taps-only fwd+bwd. */
+    static double[] runImprint(Shape shape, SequenceBatch batch, Targets targets, Options opt) {
+        Parameters params = Parameters.initialize(shape.config(), SEED);
+        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        Parameters grads = new Parameters(params.layout());
+        double[] loss = new double[1];
+        double full = time(shape.name() + " Imprint fwd+bwd", opt, () -> {
+            grads.zero();
+            model.forward(batch);
+            loss[0] = model.loss(targets);
+            model.backward(targets, null, grads);
+        });
+        System.err.printf(Locale.ROOT, "  Imprint loss %.4f%n", loss[0]);
+        GradientTap ignore = (layer, b, activations, outputGradients) -> { };
+        double taps = time(shape.name() + " Imprint taps only", opt, () -> {
+            model.forward(batch);
+            model.backward(targets, ignore);
+        });
+        return new double[] {full, taps};
+    }
+
+    /** Mean seconds per iteration of libtorch's fwd+bwd (gradients zeroed each step, left in libtorch). */
+    static double runTorch(Shape shape, SequenceBatch batch, Targets targets, Options opt) {
+        double[] loss = new double[1];
+        double seconds;
+        try (TorchGpt2 model = new TorchGpt2(Parameters.initialize(shape.config(), SEED))) {
+            report("after loading " + shape.name() + " into libtorch");
+            seconds = time(shape.name() + " libtorch fwd+bwd", opt, () -> loss[0] = model.forwardBackward(batch, targets));
+        }
+        System.err.printf(Locale.ROOT, "  libtorch loss %.4f%n", loss[0]);
+        System.gc();
+        return seconds;
+    }
+
+    /** Runs warm-ups, then timed iterations; progress to stderr; returns mean seconds per timed iteration. */
+    static double time(String what, Options opt, Runnable step) {
+        for (int i = 0; i < opt.warmup(); i++) {
+            long t0 = System.nanoTime();
+            step.run();
+            System.err.printf(Locale.ROOT, "%s warm-up %d/%d: %.2f s%n", what, i + 1, opt.warmup(), (System.nanoTime() - t0) * 1e-9);
+        }
+        double total = 0;
+        for (int i = 0; i < opt.iterations(); i++) {
+            long t0 = System.nanoTime();
+            step.run();
+            double s = (System.nanoTime() - t0) * 1e-9;
+            total += s;
+            System.err.printf(Locale.ROOT, "%s iteration %d/%d: %.2f s (RSS %s)%n", what, i + 1, opt.iterations(), s, memory("VmRSS:"));
+        }
+        return total / opt.iterations();
+    }
+
+    static void printTable(List<Row> rows) {
+        String head = "%-44s %-20s %14s %15s %17s %16s %7s %17s %7s%n";
+        System.out.printf(Locale.ROOT, head, "model", "pass", "Imprint tok/s", "libtorch tok/s", "Imprint/libtorch",
+                "Imprint GFLOP/s", "%peak", "libtorch GFLOP/s", "%peak");
+        for (Row r : rows) {
+            double flop = r.shape().flop(r.parameters(), r.weightFactor());
+            double it = r.shape().tokens() / r.imprintSeconds(), tt = r.shape().tokens() / r.torchSeconds();
+            double ig = flop / r.imprintSeconds() * 1e-9, tg = flop / r.torchSeconds() * 1e-9;
+            double ratio = r.versusSeconds() / r.imprintSeconds();
+            System.out.printf(Locale.ROOT, head, r.shape().describe(), r.pass(), num(it, "%.1f"), num(tt, "%.1f"),
+                    num(ratio, "%.3fx"), num(ig, "%.2f"), num(100 * ig / PEAK_GFLOPS, "%.1f%%"),
+                    num(tg, "%.2f"), num(100 * tg / PEAK_GFLOPS, "%.1f%%"));
+        }
+        System.out.println("* taps only: Imprint's backward without parameter gradients (ā and Ds of the MLP layers to a tap that"
+                + " ignores them); its ratio is against libtorch's full fwd+bwd. FLOP: fwd+bwd 6·N·B·T + 12·L·T²·d·B, taps only"
+                + " 4·N·B·T + 12·L·T²·d·B; peak " + (int) PEAK_GFLOPS + " GFLOP/s (2-core FMA).");
+    }
+
+    static void printSummary(List<Row> rows, Options opt) {
+        StringBuilder sb = new StringBuilder("summary:");
+        for (int i = 0; i + 1 < rows.size(); i += 2) { // rows come in pairs: all grads, taps only
+            Row full = rows.get(i), taps = rows.get(i + 1);
+            double tokens = full.shape().tokens();
+            sb.append(String.format(Locale.ROOT, " %s: Imprint %s tok/s (taps only %s), libtorch %s tok/s, Imprint/libtorch %s;",
+                    full.shape().name(), num(tokens / full.imprintSeconds(), "%.1f"), num(tokens / taps.imprintSeconds(), "%.1f"),
+                    num(tokens / full.torchSeconds(), "%.1f"), num(full.torchSeconds() / full.imprintSeconds(), "%.3fx")));
+        }
+        sb.append(String.format(Locale.ROOT, " peak RSS %s (%s); %d threads", peakRss(),
+                opt.engines() == Engines.BOTH ? "both engines in one JVM" : "only " + opt.engines().name().toLowerCase(Locale.ROOT),
+                opt.threads()));
+        System.out.println(sb);
+    }
+
+    static String num(double v, String format) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, format, v) : "-";
+    }
+
+    static void report(String when) {
+        System.err.println("  peak RSS " + when + ": " + peakRss());
+    }
+
+    /** VmHWM of this process (peak resident set), from /proc/self/status. */
+    static String peakRss() {
+        return memory("VmHWM:");
+    }
+
+    /** A memory line of /proc/self/status (VmHWM: peak resident set, VmRSS: current), in GB. */
+    static String memory(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith(key)) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return String.format(Locale.ROOT, "%.2f GB", kb / 1e6);
+                }
+        } catch (IOException | NumberFormatException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+        return "unknown (no " + key + ")";
+    }
+}
