@@ -44,7 +44,7 @@ class ReportEndToEndTest {
         try (SequenceStore store = SequenceStore.openOrBuild(corpus, dir.resolve("store"), tok, "chars", 32, Progress.NONE)) {
             Query q = new Query("q1", "Call me", " Ishmael", tok.encode("Call me"), tok.encode(" Ishmael"));
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(model, store, identity(model), List.of(q),
-                    new InfluenceAnalysis.ScoreSettings(3, 4, true), Progress.NONE);
+                    new InfluenceAnalysis.ScoreSettings(3, 4, true, 0, 0), Progress.NONE);
             List<String> layers = model.trackedLayers().stream().map(TrackedLayer::name).toList();
             RunInfo run = new RunInfo("tiny", "abc", corpus.toString(), store.fingerprint(), store.size(), "identity",
                     "none", layers, "full", "all", Map.of("score_s", 0.5));

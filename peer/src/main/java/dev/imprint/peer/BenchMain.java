@@ -51,8 +51,8 @@ public final class BenchMain {
         }
     }
 
-    static final Shape GPT2_SMALL = new Shape("gpt2-small", new GPT2Config(12, 12, 768, 50257, 1024, 1e-5f), 1, 512);
-    static final Shape DEMO = new Shape("small", new GPT2Config(4, 4, 256, 8192, 256, 1e-5f), 8, 256);
+    static final Shape GPT2_SMALL = new Shape("gpt2-small", GPT2Config.gpt2Small(), 1, 512);
+    static final Shape DEMO = new Shape("small", GPT2Config.of(4, 256, 4, 8192, 256), 8, 256);
 
     enum Engines { BOTH, IMPRINT, TORCH }
 

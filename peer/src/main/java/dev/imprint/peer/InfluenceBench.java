@@ -121,7 +121,7 @@ public final class InfluenceBench {
         long bytes = compressed.stream().mapToLong(LowRankQuery::bytes).sum();
         System.out.printf("  64 rank-32 queries hold %.1f MiB (full rank: %.1f MiB)%n", bytes / 1048576.0,
                 queries.stream().mapToLong(q -> q.preconditioned().stream().mapToLong(m -> 4L * m.rows() * m.cols()).sum()).sum() / 1048576.0);
-        System.out.printf("  peak RSS %s%n", PeakRss.read());
+        System.out.printf("  peak RSS %s%n", BenchMain.peakRss());
     }
 
     private static double time(Runnable r) {

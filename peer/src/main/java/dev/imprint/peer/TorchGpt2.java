@@ -141,7 +141,7 @@ public final class TorchGpt2 implements AutoCloseable {
         int B = batch.batchSize(), T = batch.seqLen(), C = config.nEmbd(), H = config.nHead(), D = C / H;
         if (T > config.nPositions())
             throw new IllegalArgumentException("sequence length " + T + " exceeds the model context of " + config.nPositions());
-        float eps = config.layerNormEpsilon();
+        float eps = (float) config.layerNormEpsilon();
         Shape channels = new Shape(C);
         NDArray ids = manager.create(toLong(batch.tokens()), new Shape(B, T));
         // x[b,t] = wte[token] + wpe[t]

@@ -33,12 +33,12 @@ class TorchCrossCheckTest {
 
     @Test
     void shortRaggedBatchAgrees() {
-        crossCheck(new GPT2Config(2, 4, 64, 101, 32, 1e-5f), 16, new int[] {16, 11}, SEED);
+        crossCheck(GPT2Config.of(2, 64, 4, 101, 32), 16, new int[] {16, 11}, SEED);
     }
 
     @Test
     void longerSequencesWhereAttentionMattersAgree() {
-        crossCheck(new GPT2Config(2, 4, 64, 101, 64, 1e-5f), 64, new int[] {64, 40}, SEED + 10);
+        crossCheck(GPT2Config.of(2, 64, 4, 101, 64), 64, new int[] {64, 40}, SEED + 10);
     }
 
     /**
