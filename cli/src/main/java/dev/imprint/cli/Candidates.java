@@ -25,9 +25,8 @@ final class Candidates {
         }
     }
 
-    /** How results name the setting: "all" when nothing was filtered out, else "top K by TF-IDF". */
+    /** The results' {@code candidates} field: "all" when nothing was filtered out, else K. */
     static String describe(int k, int sequences) {
-        if (k == 0) return "all";
-        return k >= sequences ? "all (TF-IDF K = " + k + " ≥ " + sequences + " sequences)" : "top " + k + " by TF-IDF";
+        return k == 0 || k >= sequences ? "all" : Integer.toString(k);
     }
 }
