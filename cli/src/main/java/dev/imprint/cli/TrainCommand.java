@@ -82,6 +82,8 @@ final class TrainCommand implements Callable<Integer> {
                         bar.setExtraMessage(String.format(" held-out %.3f", e.heldOutLoss()));
                     }
                 });
+            } finally {
+                System.err.println(); // the console consumer leaves the bar's line open
             }
             double unigram = unigramEntropy(store, trainer.heldOut());
             Trainer.Evaluation last = r.evaluations().getLast();

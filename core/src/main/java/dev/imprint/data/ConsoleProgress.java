@@ -43,6 +43,7 @@ public final class ConsoleProgress implements Progress {
     public void done() {
         if (bar != null) {
             bar.close();
+            out.println(); // the console consumer leaves the bar's line open
             bar = null;
         }
     }

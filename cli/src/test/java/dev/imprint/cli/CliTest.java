@@ -1,0 +1,105 @@
+package dev.imprint.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The command line end to end on a toy corpus, and its answers to user mistakes. */
+class CliTest {
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static Path corpus(Path dir) throws Exception {
+        Path c = Files.createDirectories(dir.resolve("corpus"));
+        for (int i = 0; i < 24; i++)
+            Files.writeString(c.resolve("doc" + i + ".txt"), "The whale swam past ship number " + i
+                    + " while the captain watched the sea. Call me Ishmael, said the sailor to the crew.\n");
+        return c;
+    }
+
+    @Test
+    void trainFitQueryAndReportOnAToyCorpus(@TempDir Path dir) throws Exception {
+        Path corpus = corpus(dir), model = dir.resolve("model"), factors = dir.resolve("factors"), results = dir.resolve("results");
+        String cache = dir.resolve("cache").toString();
+        Run train = run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "40", "--cache", cache);
+        assertEquals(0, train.code(), train.err());
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "training.json"})
+            assertTrue(Files.exists(model.resolve(f)), f);
+
+        Run fit = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(),
+                "--fitting-sequences", "16", "--cache", cache);
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(Files.exists(factors.resolve("lambda_matrix.safetensors")));
+
+        Run query = run("query", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                "--prompt", "Call me", "--completion", " Ishmael", "--out", results.toString(), "--top", "3", "--rank", "4",
+                "--candidates", "5", "--cache", cache);
+        assertEquals(0, query.code(), query.err());
+        JsonNode json = new ObjectMapper().readTree(results.resolve("results.json").toFile());
+        JsonNode q = json.get("queries").get(0);
+        assertEquals(" Ishmael", q.get("completion").asText());
+        assertEquals(3, q.get("top").size());
+        assertEquals("5", json.get("run").get("candidates").asText());
+        double score = q.get("top").get(0).get("score").asDouble(), tokens = 0;
+        for (JsonNode t : q.get("top").get(0).get("tokens")) tokens += t.get("score").asDouble();
+        assertEquals(score, tokens, 1e-6 * Math.abs(score), "token scores sum to the sequence score");
+        assertTrue(Files.readString(results.resolve("report.html")).contains("TF-IDF filtering used"));
+
+        Files.delete(results.resolve("report.html"));
+        Run report = run("report", results.toString());
+        assertEquals(0, report.code(), report.err());
+        assertTrue(Files.exists(results.resolve("report.html")));
+
+        // refitting into the same folder with another seed is refused, naming the argument
+        Run refit = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(),
+                "--fitting-sequences", "16", "--seed", "9", "--cache", cache);
+        assertEquals(2, refit.code());
+        assertTrue(refit.err().contains("seed"), refit.err());
+        assertEquals(1, refit.err().strip().lines().filter(l -> l.startsWith("imprint:")).count(), refit.err());
+    }
+
+    @Test
+    void userMistakesGetOneLineAndExitCodeTwo(@TempDir Path dir) throws Exception {
+        Run unknown = run("fit", "--bogus");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().startsWith("imprint: "), unknown.err());
+
+        Run missing = run("query", "--model", dir.resolve("nope").toString(), "--corpus", dir.toString(), "--factors", dir.toString(),
+                "--prompt", "a", "--completion", "b", "--out", dir.resolve("o").toString());
+        assertEquals(2, missing.code());
+        assertEquals("imprint: " + dir.resolve("nope") + ": no such model folder", missing.err().strip());
+
+        Path model = Files.createDirectories(dir.resolve("bad"));
+        Files.writeString(model.resolve("config.json"), "{\"model_type\": \"gpt2\", \"n_layer\": 1}");
+        Run badConfig = run("fit", "--model", model.toString(), "--corpus", dir.toString(), "--out", dir.resolve("f").toString());
+        assertEquals(2, badConfig.code());
+        assertTrue(badConfig.err().startsWith("imprint: ") && badConfig.err().contains("config.json"), badConfig.err());
+        assertFalse(badConfig.err().contains("\tat "), "no stack trace for a user mistake");
+
+        Run badPreset = run("train", "--corpus", corpus(dir).toString(), "--out", dir.resolve("m").toString(), "--preset", "huge");
+        assertEquals(2, badPreset.code());
+        assertEquals("imprint: unknown preset 'huge' (expected tiny or demo)", badPreset.err().strip());
+    }
+}
