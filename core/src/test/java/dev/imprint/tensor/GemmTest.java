@@ -102,10 +102,14 @@ class GemmTest {
         assertEquals("mulTransA: output is 2x3, expected 3x3", e.getMessage());
     }
 
-    /** Attention calls Gemm per (batch, head) from inside the pool: nested calls run serially and agree. */
+    /**
+     * Attention calls Gemm per (batch, head) from inside the pool, where it runs serially; a
+     * top-level call of this size is split across the pool. The split never changes the order in
+     * which a C element is summed, so the results are bit-identical.
+     */
     @Test
-    void nestedCallsFromPoolWorkersMatchTopLevelCalls() throws Exception {
-        int heads = 8, t = 150, d = 64;
+    void nestedCallsFromPoolWorkersMatchTopLevelCalls() {
+        int heads = 4, t = 300, d = 64;
         SplittableRandom rnd = new SplittableRandom(SEED + 3);
         // (T, 3·H·d) packed q|k|v buffer, sliced per head like attention does.
         Mat qkv = random(rnd, t, 3 * heads * d, 0, 3 * heads * d);
