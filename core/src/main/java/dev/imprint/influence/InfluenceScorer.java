@@ -146,12 +146,23 @@ public final class InfluenceScorer {
      * (Eq. 31 summed over ℓ gives the token view, Eq. 30 summed over t the layer view).
      */
     public float[][][] terms(SequenceBatch batch) {
-        int BT = batch.batchSize() * batch.seqLen(), Q = queries.size();
-        float[][][] terms = new float[Q][layers.size()][BT];
-        GradientTap tap = (layer, b, abar, ds) -> kernel.terms(layer, abar, ds, terms);
+        float[][][] terms = newTerms(batch);
         model.forward(batch);
-        model.backward(Targets.nextTokens(batch), tap);
+        model.backward(Targets.nextTokens(batch), termsTap(terms));
         return terms;
+    }
+
+    /** A zeroed terms[q][ℓ][row] array for a batch. */
+    public float[][][] newTerms(SequenceBatch batch) {
+        return new float[queries.size()][layers.size()][batch.batchSize() * batch.seqLen()];
+    }
+
+    /**
+     * The tap that fills terms[q][ℓ][row] during a backward pass with true labels, for callers
+     * that run the pass themselves (e.g. to serve several listeners with one pass).
+     */
+    public GradientTap termsTap(float[][][] terms) {
+        return (layer, b, abar, ds) -> kernel.terms(layer, abar, ds, terms);
     }
 
     /** scores[q][b] = I(z_b) for every query and every sequence of the batch (summed in double). */
