@@ -21,8 +21,8 @@ public final class EigenvalueCorrection implements GradientTap {
     private final float[][] activationVectors; // per slot Q_A (A, A), float32
     private final float[][] gradientVectors;   // per slot Q_S (P, P), float32
     private final LambdaAccumulator lambdas;
-    private float[] projectedActivations = new float[0]; // ā' of one sequence, (T, A)
-    private float[] projectedGradients = new float[0];   // Ds' of one sequence, (T, P)
+    private float[] projectedActivations = new float[0]; // ā' of the batch, (B·T, A)
+    private float[] projectedGradients = new float[0];   // Ds' of the batch, (B·T, P)
 
     /** @param bases each layer's eigenbasis, in the order of {@code layers} */
     public EigenvalueCorrection(List<TrackedLayer> layers, List<KroneckerEigenbasis> bases) {
@@ -47,14 +47,16 @@ public final class EigenvalueCorrection implements GradientTap {
         int s = slots.slot(layer, batch, activations, outputGradients);
         int T = batch.seqLen(), a = layer.activationDim(), p = layer.outFeatures();
         Mat qa = Mat.of(activationVectors[s], a, a), qs = Mat.of(gradientVectors[s], p, p);
+        int rows = activations.rows();
+        projectedActivations = Accumulate.grow(projectedActivations, rows, a);
+        projectedGradients = Accumulate.grow(projectedGradients, rows, p);
+        // one GEMM each for the whole batch: ā' = ā Q_A, Ds' = Ds Q_S (padding rows stay zero)
+        Mat ap = Mat.of(projectedActivations, rows, a), dp = Mat.of(projectedGradients, rows, p);
+        Gemm.mul(ap, activations, qa, false);
+        Gemm.mul(dp, outputGradients, qs, false);
         for (int b = 0; b < batch.batchSize(); b++) {
-            int rows = batch.lengths()[b]; // padding rows are zero: they add nothing to DW̄_b
-            projectedActivations = Accumulate.grow(projectedActivations, rows, a);
-            projectedGradients = Accumulate.grow(projectedGradients, rows, p);
-            Mat ap = Mat.of(projectedActivations, rows, a), dp = Mat.of(projectedGradients, rows, p);
-            Gemm.mul(ap, activations.rows(b * T, rows), qa, false);     // ā' = ā Q_A
-            Gemm.mul(dp, outputGradients.rows(b * T, rows), qs, false); // Ds' = Ds Q_S
-            lambdas.addSequence(s, ap, dp);                             // += (Ds'ᵀ ā')∘² (Eq. 20)
+            int len = batch.lengths()[b]; // padding rows add nothing to DW̄_b
+            lambdas.addSequence(s, ap.rows(b * T, len), dp.rows(b * T, len)); // += (Ds'ᵀ ā')∘² (Eq. 20)
         }
     }
 

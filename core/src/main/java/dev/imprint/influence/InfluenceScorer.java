@@ -84,14 +84,13 @@ public final class InfluenceScorer {
     }
 
     /**
-     * Per layer, U = [U¹ | … | U^Q] (P, K) and V = [V¹ | … | V^Q] (A, K), K = Σ_q k_q; then
-     * X = Ds · U and Y = ā · V (both BT × K) and token t's term for query q is
-     * Σ_{j ∈ q} σ_j X_tj Y_tj.
+     * Per layer, U = [U¹Σ¹ | … | U^QΣ^Q] (P, K), the singular values folded in, and
+     * V = [V¹ | … | V^Q] (A, K), K = Σ_q k_q; then X = Ds · U and Y = ā · V (both BT × K) and
+     * token t's term for query q is the dot of X_t and Y_t over q's columns.
      */
     private static LayerKernel lowRank(List<TrackedLayer> layers, List<LowRankQuery> queries) {
         int Q = queries.size();
         Mat[] us = new Mat[layers.size()], vs = new Mat[layers.size()];
-        float[][] sigmas = new float[layers.size()][];
         int[][] starts = new int[layers.size()][Q + 1];
         for (TrackedLayer l : layers) {
             int li = l.index(), K = 0;
@@ -101,33 +100,28 @@ public final class InfluenceScorer {
             }
             starts[li][Q] = K;
             Mat U = Mat.zeros(l.outFeatures(), K), V = Mat.zeros(l.activationDim(), K);
-            float[] sig = new float[K];
             for (int q = 0; q < Q; q++) {
                 LowRankQuery.Factors f = queries.get(q).factors().get(li);
                 if (f.u().rows() != l.outFeatures() || f.v().rows() != l.activationDim())
                     throw new IllegalArgumentException(l.name() + ": rank-" + f.rank() + " query factors do not match the layer");
                 int c0 = starts[li][q];
                 for (int c = 0; c < f.rank(); c++) {
-                    sig[c0 + c] = f.sigma()[c];
-                    for (int i = 0; i < U.rows(); i++) U.set(i, c0 + c, f.u().get(i, c));
+                    for (int i = 0; i < U.rows(); i++) U.set(i, c0 + c, f.u().get(i, c) * f.sigma()[c]);
                     for (int j = 0; j < V.rows(); j++) V.set(j, c0 + c, f.v().get(j, c));
                 }
             }
             us[li] = U;
             vs[li] = V;
-            sigmas[li] = sig;
         }
         return (layer, abar, ds, terms) -> {
             int l = layer.index(), BT = abar.rows(), K = starts[l][Q];
             Mat X = Mat.zeros(BT, K), Y = Mat.zeros(BT, K);
             Gemm.mul(X, ds, us[l], false);
             Gemm.mul(Y, abar, vs[l], false);
-            float[] sig = sigmas[l];
             Parallel.forEach(BT, r -> {
                 for (int q = 0; q < Q; q++) {
-                    float s = 0;
-                    for (int j = starts[l][q]; j < starts[l][q + 1]; j++) s += sig[j] * X.get(r, j) * Y.get(r, j);
-                    terms[q][l][r] = s;
+                    int j0 = starts[l][q];
+                    terms[q][l][r] = Vec.dot(X.data(), r * K + j0, Y.data(), r * K + j0, starts[l][q + 1] - j0);
                 }
             });
         };

@@ -38,21 +38,36 @@ public final class Softmax {
 
     /**
      * Draws one label per row from softmax(logits_r), for rows with {@code draw[r]}; each row uses
-     * its own generator seeded from (seed, r), so the draw does not depend on thread count.
+     * its own generator seeded from (seed, r), so the draw does not depend on thread count. The
+     * inverse CDF is searched block by block: a vectorized Σ exp over each block of the vocabulary
+     * until the running sum passes u, then a scalar walk inside that block.
      */
     public static void sample(int[] out, float[] logits, float[] lse, boolean[] draw, int rows, int V, long seed) {
+        final int block = 256;
         Parallel.forEach(rows, r -> {
             if (!draw[r]) return;
             double u = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (r + 1))).nextDouble();
             int o = r * V;
-            double c = 0, l = lse[r];
+            float shift = lse[r];
+            double c = 0;
             int pick = V - 1;
-            for (int v = 0; v < V; v++) {
-                c += Math.exp(logits[o + v] - l);
-                if (c > u) {
-                    pick = v;
-                    break;
+            for (int b0 = 0; b0 < V; b0 += block) {
+                int n = Math.min(block, V - b0);
+                double blockSum = Vec.expSum(logits, o + b0, n, shift);
+                if (c + blockSum <= u) {
+                    c += blockSum;
+                    continue;
                 }
+                for (int v = b0; v < b0 + n; v++) {
+                    c += Vec.exp(logits[o + v] - shift);
+                    if (c > u) {
+                        pick = v;
+                        break;
+                    }
+                }
+                // rounding can leave c ≤ u at the block's end; the block's last token is then drawn
+                pick = Math.min(pick, b0 + n - 1);
+                break;
             }
             out[r] = pick;
         });
