@@ -33,4 +33,14 @@ public final class Lapack {
         int r = Math.min(m, n);
         return openblas.LAPACKE_dgesdd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', m, n, a, n, s, u, r, vt, n);
     }
+
+    /**
+     * Replaces the columns of {@code a} (m, n), m ≥ n, by an orthonormal basis of their span
+     * (Householder QR: dgeqrf, then dorgqr forms Q). Returns LAPACK's info (0 = success).
+     */
+    public static int orthonormalize(double[] a, int m, int n) {
+        double[] tau = new double[n];
+        int info = openblas.LAPACKE_dgeqrf(openblas.LAPACK_ROW_MAJOR, m, n, a, n, tau);
+        return info != 0 ? info : openblas.LAPACKE_dorgqr(openblas.LAPACK_ROW_MAJOR, m, n, n, a, n, tau);
+    }
 }
