@@ -185,7 +185,7 @@ public final class Trainer {
     }
 
     /** g ← scale·g, then rescaled to norm {@code clip} if its global L2 norm exceeds it. */
-    static void scaleAndClip(float[] g, float scale, float clip) {
+    public static void scaleAndClip(float[] g, float scale, float clip) {
         double sq = 0;
         for (float x : g) sq += (double) x * x;
         double norm = Math.sqrt(sq) * scale;
