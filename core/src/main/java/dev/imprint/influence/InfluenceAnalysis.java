@@ -199,6 +199,22 @@ public final class InfluenceAnalysis {
         return results;
     }
 
+    /**
+     * Self-influence r^T (G + λI)⁻¹ r of every training sequence of {@code store} (SPEC §4), raw:
+     * high values flag outliers and memorized sequences.
+     */
+    public static double[] selfInfluence(GPT2 model, SequenceStore store, Preconditioners preconditioners, int batchSize, Progress progress) {
+        double[] out = new double[store.size()];
+        progress.start("Self-influence", store.size(), Progress.Unit.ITEMS);
+        for (int from = 0; from < store.size(); from += batchSize) {
+            int count = Math.min(batchSize, store.size() - from);
+            System.arraycopy(SelfInfluence.compute(model, preconditioners, store.batch(from, count)), 0, out, from, count);
+            progress.step(count);
+        }
+        progress.done();
+        return out;
+    }
+
     /** Scores with every sequence as a candidate for every query. */
     public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                           ScoreSettings settings, Progress progress) {
