@@ -3,17 +3,30 @@ package dev.imprint;
 /**
  * A problem with what the user supplied (a file, a flag, a configuration), as opposed to a bug.
  * The message is one line that names the input and the problem; the CLI prints it without a stack
- * trace and exits with {@link #exitCode()}.
+ * trace and exits with {@link #exitCode()}: {@value #INVALID} for an invalid or malformed input
+ * (and, from the CLI, a bad flag), {@value #NOT_FOUND} for a missing file or folder,
+ * {@value #MISMATCH} for outputs written with other arguments (a fingerprint mismatch).
  */
 public class InputException extends RuntimeException {
+    public static final int INVALID = 2, NOT_FOUND = 3, MISMATCH = 4;
     private final int exitCode;
 
     public InputException(String message) {
-        this(message, 2, null);
+        this(message, INVALID, null);
     }
 
     public InputException(String message, Throwable cause) {
-        this(message, 2, cause);
+        this(message, INVALID, cause);
+    }
+
+    /** A file or folder the user named does not exist. */
+    public static InputException notFound(String message) {
+        return new InputException(message, NOT_FOUND, null);
+    }
+
+    /** Existing outputs were made with other arguments (their fingerprint differs). */
+    public static InputException mismatch(String message) {
+        return new InputException(message, MISMATCH, null);
     }
 
     protected InputException(String message, int exitCode, Throwable cause) {

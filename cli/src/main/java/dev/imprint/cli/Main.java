@@ -9,8 +9,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
 /**
- * The {@code imprint} command line. Exit codes: 0 success, 2 a user mistake (bad flag, missing or
- * malformed input, mismatched fingerprint), 1 an internal error (a bug: printed with its trace).
+ * The {@code imprint} command line. Exit codes: 0 success; for a user mistake, one line and 2 (a bad
+ * flag, an invalid or malformed input), 3 (a missing file or folder) or 4 (outputs made with other
+ * arguments: a fingerprint mismatch); 1 an internal error (a bug: printed with its trace).
  */
 @Command(name = "imprint", mixinStandardHelpOptions = true, version = "imprint 0.1.0",
         description = "Which training documents made this language model say that? Influence functions (EK-FAC) for GPT-2-family models.",

@@ -21,7 +21,7 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!Files.isRegularFile(dir.resolve(ResultsJson.FILE)))
-            throw new InputException(dir + ": no " + ResultsJson.FILE + " here (write one with 'imprint query')");
+            throw InputException.notFound(dir + ": no " + ResultsJson.FILE + " here (write one with 'imprint query')");
         System.out.println("report: " + write(dir));
         return 0;
     }

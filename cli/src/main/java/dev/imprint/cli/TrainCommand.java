@@ -106,20 +106,18 @@ final class TrainCommand implements Callable<Integer> {
      * training split's unigram distribution (add-one smoothed), in nats per token.
      */
     static double unigramEntropy(SequenceStore store, int[] heldOut) {
-        java.util.Set<Integer> held = new java.util.HashSet<>();
-        for (int h : heldOut) held.add(h);
-        long[] counts = new long[65536 * 16];
-        int maxId = 0;
+        java.util.BitSet held = new java.util.BitSet(store.size());
+        for (int h : heldOut) held.set(h);
+        int V = store.info().vocabSize();
+        long[] counts = new long[V];
         long total = 0;
         for (int i = 0; i < store.size(); i++) {
-            if (held.contains(i)) continue;
+            if (held.get(i)) continue;
             for (int t : store.sequence(i)) {
                 counts[t]++;
-                maxId = Math.max(maxId, t);
                 total++;
             }
         }
-        int V = maxId + 1;
         double ce = 0;
         long n = 0;
         for (int h : heldOut)

@@ -75,7 +75,7 @@ class CliTest {
         // refitting into the same folder with another seed is refused, naming the argument
         Run refit = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(),
                 "--fitting-sequences", "16", "--seed", "9", "--cache", cache);
-        assertEquals(2, refit.code());
+        assertEquals(4, refit.code());
         assertTrue(refit.err().contains("seed"), refit.err());
         assertEquals(1, refit.err().strip().lines().filter(l -> l.startsWith("imprint:")).count(), refit.err());
     }
@@ -88,7 +88,7 @@ class CliTest {
 
         Run missing = run("query", "--model", dir.resolve("nope").toString(), "--corpus", dir.toString(), "--factors", dir.toString(),
                 "--prompt", "a", "--completion", "b", "--out", dir.resolve("o").toString());
-        assertEquals(2, missing.code());
+        assertEquals(3, missing.code());
         assertEquals("imprint: " + dir.resolve("nope") + ": no such model folder", missing.err().strip());
 
         Path model = Files.createDirectories(dir.resolve("bad"));

@@ -83,7 +83,7 @@ public final class CurvatureFactors {
         for (String name : names) {
             JsonNode was = stored.get(name), now = wanted.get(name);
             if (was == null || !was.equals(now))
-                throw new InputException(file.getParent() + ": factors there were fitted with " + name + " = " + show(was)
+                throw InputException.mismatch(file.getParent() + ": factors there were fitted with " + name + " = " + show(was)
                         + ", this run asks for " + name + " = " + show(now) + "; use another factors directory or delete this one");
         }
     }

@@ -87,7 +87,7 @@ public final class Corpus {
         Path root = path.toAbsolutePath().normalize();
         try {
             if (Files.isDirectory(root)) return new Corpus(root, listDirectory(root), options);
-            if (!Files.isRegularFile(root)) throw new InputException("corpus " + path + " does not exist");
+            if (!Files.isRegularFile(root)) throw InputException.notFound("corpus " + path + " does not exist");
             String name = root.getFileName().toString();
             Kind kind = switch (extension(name)) {
                 case "txt" -> Kind.SEPARATED_TEXT;

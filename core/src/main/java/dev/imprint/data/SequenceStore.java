@@ -93,7 +93,7 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
         SequenceStore store = open(storeDir);
         if (!store.info.fingerprint().equals(expectedFingerprint)) {
             store.close();
-            throw new InputException("store " + storeDir + " was built from a different corpus/tokenizer/sequence length (fingerprint "
+            throw InputException.mismatch("store " + storeDir + " was built from a different corpus/tokenizer/sequence length (fingerprint "
                     + shortHash(store.info.fingerprint()) + "≠" + shortHash(expectedFingerprint) + ")");
         }
         return store;

@@ -21,7 +21,7 @@ public final class StoreCache {
 
     /** The store for {@code corpus} (a corpus file or folder, or a built store folder). */
     public static SequenceStore forCorpus(Path corpus, Path cacheDir, Tokenizer tokenizer, String tokenizerId, int seqLen, Progress progress) {
-        if (!Files.exists(corpus)) throw new InputException(corpus + ": no such corpus file or folder");
+        if (!Files.exists(corpus)) throw InputException.notFound(corpus + ": no such corpus file or folder");
         if (Files.isRegularFile(corpus.resolve(SequenceStore.STORE_JSON))) {
             SequenceStore store = SequenceStore.open(corpus);
             if (store.seqLen() != seqLen)

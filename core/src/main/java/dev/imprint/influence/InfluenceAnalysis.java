@@ -114,7 +114,7 @@ public final class InfluenceAnalysis {
                                              Strategy strategy, Damping damping) {
         Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
         if (!java.nio.file.Files.exists(file))
-            throw new InputException(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
+            throw InputException.notFound(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
         com.fasterxml.jackson.databind.JsonNode stored;
         try {
             stored = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());

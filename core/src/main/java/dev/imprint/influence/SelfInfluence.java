@@ -4,7 +4,6 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.model.GPT2;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
-import dev.imprint.model.TrackedLayer;
 import dev.imprint.tensor.Gemm;
 import dev.imprint.tensor.Mat;
 

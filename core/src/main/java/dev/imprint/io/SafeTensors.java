@@ -137,7 +137,7 @@ public final class SafeTensors implements AutoCloseable {
             return new SafeTensors(path, arena, seg, Collections.unmodifiableMap(infos), Collections.unmodifiableMap(meta));
         } catch (NoSuchFileException e) {
             arena.close();
-            throw new InputException(path + ": no such file");
+            throw InputException.notFound(path + ": no such file");
         } catch (IOException e) {
             arena.close();
             throw new InputException(path + ": cannot read (" + e.getMessage() + ")", e);

@@ -201,20 +201,20 @@ public final class GPT2 {
             Activations.Layer a = acts.layers[l];
             float[] inputResidual = l == 0 ? acts.encoded : acts.layers[l - 1].res3;
             // in forward: res3 = res2 + gelu(fch) · Wproj + bproj   → Ds = dres
-            notify(tap, trackedBySlot[l][3], a.fchGelu, 4 * C, s.dres, C);
+            handToTap(tap, trackedBySlot[l][3], a.fchGelu, 4 * C, s.dres, C);
             linearBackward(s.dfch, s.dres, a.fchGelu, FC_PROJ_W, FC_PROJ_B, l, BT, grads);
             Gelu.backward(s.dfch, 0, a.fch, 0, s.dfch, 0, BT * 4 * C);
             // in forward: fch = ln2 · Wfc + bfc   → Ds = dfch
-            notify(tap, trackedBySlot[l][2], a.ln2, C, s.dfch, 4 * C);
+            handToTap(tap, trackedBySlot[l][2], a.ln2, C, s.dfch, 4 * C);
             linearBackward(s.dln, s.dfch, a.ln2, FC_W, FC_B, l, BT, grads);
             LayerNorm.backward(s.dres, 0, g, off(grads, LN2_W, l), g, off(grads, LN2_B, l), s.dln, 0, a.res2, 0,
                     p, params.offset(LN2_W, l), a.ln2Mean, a.ln2Rstd, 0, BT, C);
             // in forward: res2 = residual + atty · Wap + bap   → Ds = dres (now dL/dres2)
-            notify(tap, trackedBySlot[l][1], a.atty, C, s.dres, C);
+            handToTap(tap, trackedBySlot[l][1], a.atty, C, s.dres, C);
             linearBackward(s.datty, s.dres, a.atty, ATTN_PROJ_W, ATTN_PROJ_B, l, BT, grads);
             Attention.backward(s.dqkv, s.datt, s.datty, a.qkv, a.att, B, T, C, config.nHead());
             // in forward: qkv = ln1 · Wqkv + bqkv   → Ds = dqkv
-            notify(tap, trackedBySlot[l][0], a.ln1, C, s.dqkv, 3 * C);
+            handToTap(tap, trackedBySlot[l][0], a.ln1, C, s.dqkv, 3 * C);
             linearBackward(s.dln, s.dqkv, a.ln1, QKV_W, QKV_B, l, BT, grads);
             LayerNorm.backward(s.dres, 0, g, off(grads, LN1_W, l), g, off(grads, LN1_B, l), s.dln, 0, inputResidual, 0,
                     p, params.offset(LN1_W, l), a.ln1Mean, a.ln1Rstd, 0, BT, C);
@@ -251,7 +251,7 @@ public final class GPT2 {
     }
 
     /** Hands ā = (a, 1) (zero rows at padding) and Ds of one tracked layer to the tap. */
-    private void notify(GradientTap tap, TrackedLayer layer, float[] inp, int M, float[] ds, int P) {
+    private void handToTap(GradientTap tap, TrackedLayer layer, float[] inp, int M, float[] ds, int P) {
         if (tap == null || layer == null) return;
         int T = batch.seqLen(), BT = batch.batchSize() * T, W = M + 1;
         float[] abar = acts.scratch.abar;

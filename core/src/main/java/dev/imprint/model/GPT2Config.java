@@ -114,7 +114,7 @@ public record GPT2Config(int nLayer, int nHead, int nEmbd, int vocabSize, int nP
         try {
             root = JSON.readTree(Files.readString(configJson));
         } catch (NoSuchFileException e) {
-            throw new InputException(configJson + ": no such file");
+            throw InputException.notFound(configJson + ": no such file");
         } catch (JsonProcessingException e) {
             throw new InputException(configJson + ": malformed JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")", e);
         } catch (IOException e) {

@@ -48,7 +48,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         try {
             root = JSON.readTree(Files.readString(tokenizerJson));
         } catch (NoSuchFileException e) {
-            throw new InputException(tokenizerJson + ": no such file");
+            throw InputException.notFound(tokenizerJson + ": no such file");
         } catch (JsonProcessingException e) {
             throw new InputException(tokenizerJson + ": malformed JSON (" + firstLine(e.getOriginalMessage()) + ")", e);
         } catch (IOException e) {

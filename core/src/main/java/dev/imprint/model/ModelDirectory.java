@@ -24,7 +24,7 @@ public record ModelDirectory(Path dir, GPT2Config config, Parameters parameters,
 
     /** Loads and validates the three files (one-line errors naming the file and the problem). */
     public static ModelDirectory load(Path dir) {
-        if (!Files.isDirectory(dir)) throw new InputException(dir + ": no such model folder");
+        if (!Files.isDirectory(dir)) throw InputException.notFound(dir + ": no such model folder");
         Path config = dir.resolve("config.json"), weights = dir.resolve("model.safetensors");
         GPT2Config c = GPT2Config.read(config);
         Parameters p = Parameters.load(weights, c);

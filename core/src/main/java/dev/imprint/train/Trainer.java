@@ -242,7 +242,7 @@ public final class Trainer {
             var node = JSON.readTree(ckpt.resolve("state.json").toFile());
             String fp = node.path("fingerprint").asText();
             if (!fp.equals(fingerprint()))
-                throw new InputException(ckpt + ": checkpoint was written with other training settings, model or data (fingerprint "
+                throw InputException.mismatch(ckpt + ": checkpoint was written with other training settings, model or data (fingerprint "
                         + fp + " ≠ " + fingerprint() + "); use another --out or delete the checkpoint");
             List<Evaluation> evals = new ArrayList<>();
             for (var e : node.path("evaluations"))
