@@ -106,25 +106,24 @@ final class QueryCommand implements Callable<Integer> {
 
     /** K for --candidates, 0 for all. */
     static int parseCandidates(String value) {
-        if (value.equals("all")) return 0;
+        return positiveOr("--candidates", "all", value);
+    }
+
+    /** k for --rank, 0 for full. */
+    static int parseRank(String value) {
+        return positiveOr("--rank", "full", value);
+    }
+
+    /** A positive integer, or 0 for {@code word}; anything else names the flag in a one-line error. */
+    private static int positiveOr(String flag, String word, String value) {
+        if (value.equals(word)) return 0;
         try {
             int k = Integer.parseInt(value);
             if (k >= 1) return k;
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new InputException("--candidates must be all or a positive integer, not '" + value + "'");
-    }
-
-    static int parseRank(String rank) {
-        if (rank.equals("full")) return 0;
-        try {
-            int k = Integer.parseInt(rank);
-            if (k >= 1) return k;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new InputException("--rank must be full or a positive integer, not '" + rank + "'");
+        throw new InputException(flag + " must be " + word + " or a positive integer, not '" + value + "'");
     }
 
     private static Damping absolute(double v) {

@@ -187,11 +187,15 @@ public final class InfluenceAnalysis {
         for (TopK t : tops) finalTop.add(t.sorted());
         if (settings.rank() > 0) finalTop = rescore(exact, store, finalTop, settings, progress);
 
+        // one pass per distinct top sequence explains it for every query
+        java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
+        for (List<TopK.Entry> top : finalTop)
+            for (TopK.Entry e : top) explained.computeIfAbsent(e.sequence(), i -> exact.explainAll(store.sequence(i)));
         List<QueryResult> results = new ArrayList<>();
         for (int q = 0; q < Q; q++) {
             List<Hit> hits = new ArrayList<>();
             for (TopK.Entry e : finalTop.get(q)) {
-                InfluenceScorer.Explanation x = exact.explain(store.sequence(e.sequence()), q);
+                InfluenceScorer.Explanation x = explained.get(e.sequence())[q];
                 hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
             }
             results.add(new QueryResult(queries.get(q), prepared.get(q).logProb(), List.copyOf(hits), all == null ? null : all[q]));

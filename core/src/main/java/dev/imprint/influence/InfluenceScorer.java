@@ -173,18 +173,27 @@ public final class InfluenceScorer {
 
     /** The per-layer and per-token view of one training sequence's influence on query q. */
     public Explanation explain(int[] tokens, int q) {
-        SequenceBatch batch = SequenceBatch.of(tokens);
-        float[][] terms = terms(batch)[q];
-        double[] perLayer = new double[terms.length];
-        double[] perToken = new double[tokens.length];
-        double total = 0;
-        for (int l = 0; l < terms.length; l++)
-            for (int t = 0; t < tokens.length; t++) {
-                perLayer[l] += terms[l][t];
-                perToken[t] += terms[l][t];
-                total += terms[l][t];
-            }
-        return new Explanation(total, perLayer, perToken);
+        return explainAll(tokens)[q];
+    }
+
+    /** The same for every query, from one forward and backward pass over the sequence. */
+    public Explanation[] explainAll(int[] tokens) {
+        float[][][] all = terms(SequenceBatch.of(tokens));
+        Explanation[] out = new Explanation[all.length];
+        for (int q = 0; q < all.length; q++) {
+            float[][] terms = all[q];
+            double[] perLayer = new double[terms.length];
+            double[] perToken = new double[tokens.length];
+            double total = 0;
+            for (int l = 0; l < terms.length; l++)
+                for (int t = 0; t < tokens.length; t++) {
+                    perLayer[l] += terms[l][t];
+                    perToken[t] += terms[l][t];
+                    total += terms[l][t];
+                }
+            out[q] = new Explanation(total, perLayer, perToken);
+        }
+        return out;
     }
 
     /**
