@@ -103,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
                 dev.imprint.io.AtomicFiles.writeString(keyFile, key);
                 for (InfluenceAnalysis.QueryResult r : scored) {
                     InfluenceAnalysis.Hit best = r.top().getFirst();
-                    String doc = store.document(store.provenance(best.sequence()).pieces().getFirst().document()).id();
+                    String doc = store.firstDocumentId(best.sequence());
                     System.out.printf("%-24s log p %7.3f   top: %+.3e  %s%n", r.query().id(), r.logProb(), best.score(), doc);
                 }
             }

@@ -168,7 +168,7 @@ final class QueryCommand implements Callable<Integer> {
             for (InfluenceAnalysis.Hit h : r.top()) {
                 String text = in.store().text(h.sequence()).replaceAll("\\s+", " ").strip();
                 if (text.length() > 90) text = text.substring(0, 87) + "...";
-                String doc = in.store().document(in.store().provenance(h.sequence()).pieces().getFirst().document()).id();
+                String doc = in.store().firstDocumentId(h.sequence());
                 System.out.printf("  %2d. %+.4e (per copy %+.3e)  seq %d  %s  %s%n", rank++, h.score(), h.scorePerCopy(), h.sequence(), doc, text);
             }
         }

@@ -223,6 +223,11 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
 
     // ---------------------------------------------------------------- provenance and text
 
+    /** The id of the document sequence i starts in (its first piece's). */
+    public String firstDocumentId(int i) {
+        return document(provenance(i).pieces().getFirst().document()).id();
+    }
+
     /** Which documents and characters sequence i's tokens come from. */
     public Provenance provenance(int i) {
         checkSequence(i);
