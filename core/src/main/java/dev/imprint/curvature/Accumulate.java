@@ -11,13 +11,13 @@ import dev.imprint.tensor.Parallel;
 final class Accumulate {
     private Accumulate() {}
 
-    /** sum += x, sum row-major with x's shape. */
-    static void add(double[] sum, Mat x) {
+    /** The lower triangle (j ≤ i) of sum += x, x square. */
+    static void addLower(double[] sum, Mat x) {
         int cols = x.cols();
         Parallel.forEach(x.rows(), i -> {
             int s = i * cols, o = x.offset() + i * x.stride();
             float[] d = x.data();
-            for (int j = 0; j < cols; j++) sum[s + j] += d[o + j];
+            for (int j = 0; j <= i; j++) sum[s + j] += d[o + j];
         });
     }
 

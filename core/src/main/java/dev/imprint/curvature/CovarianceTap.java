@@ -14,7 +14,9 @@ import java.util.List;
  * Σ_t ā_t ā_tᵀ and Σ_t Ds_t Ds_tᵀ over the non-padding tokens.
  *
  * <p>Precision and speed: each sequence's Gram matrix xᵀx (x its T_b real rows; padding rows are
- * skipped) is a float32 GEMM accumulated into a float32 partial sum; once the partial holds at
+ * skipped) is a float32 GEMM accumulated into a float32 partial sum; only its lower triangle is
+ * computed ({@link Gemm#gramLower}, half the multiply-adds), and the upper one is mirrored from it
+ * when the sums are read. Once the partial holds at
  * least {@code flushRows} tokens it is added into the float64 sum and cleared. The float32 error of
  * one group is at most γ_R·Σ_t|x_ti x_tj| per element, with R ≤ flushRows + T − 1 the group's
  * tokens and γ_R = R·u/(1−R·u), u = 2⁻²⁴, whatever order the GEMM sums in; float64 adds ~2⁻⁵³ per
@@ -47,23 +49,27 @@ public final class CovarianceTap implements GradientTap {
             partial = new float[dim * dim];
         }
 
-        /** partial += xᵀx (float32 GEMM over one sequence's rows). */
+        /** lower(partial) += lower(xᵀx) (float32 GEMM over one sequence's rows). */
         void add(Mat x) {
-            Gemm.mulTransA(Mat.of(partial, dim, dim), x, x, partialTokens > 0);
+            Gemm.gramLower(Mat.of(partial, dim, dim), x, partialTokens > 0);
             partialTokens += x.rows();
         }
 
-        /** sum += partial in float64; partial cleared. */
+        /** lower(sum) += lower(partial) in float64; partial cleared. */
         void flush() {
             if (partialTokens == 0) return;
-            Accumulate.add(sum, Mat.of(partial, dim, dim));
+            Accumulate.addLower(sum, Mat.of(partial, dim, dim));
             tokens += partialTokens;
             partialTokens = 0;
         }
 
+        /** The full symmetric sum: the lower triangle, mirrored. */
         Covariance covariance() {
             flush();
-            return new Covariance(dim, sum.clone(), tokens);
+            double[] full = sum.clone();
+            for (int i = 0; i < dim; i++)
+                for (int j = 0; j < i; j++) full[j * dim + i] = full[i * dim + j];
+            return new Covariance(dim, full, tokens);
         }
     }
 

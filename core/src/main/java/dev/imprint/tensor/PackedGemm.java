@@ -72,6 +72,19 @@ final class PackedGemm {
 
     /** C(m×n) (+)= op(A)(m×k) · op(B)(k×n), with m, n from C. */
     static void gemm(Mat c, Operand a, Operand b, int k, boolean accumulate) {
+        gemm(c, a, b, k, accumulate, false);
+    }
+
+    /**
+     * The lower triangle of C(n×n) (+)= Xᵀ(n×k) · X(k×n), for the symmetric Gram matrices of
+     * curvature fitting: only micro-tiles that touch the diagonal or lie below it are computed,
+     * which is about half the work. Entries above the diagonal are unspecified.
+     */
+    static void gramLower(Mat c, Mat x, boolean accumulate) {
+        gemm(c, Operand.transposed(x), Operand.of(x), x.rows(), accumulate, true);
+    }
+
+    private static void gemm(Mat c, Operand a, Operand b, int k, boolean accumulate, boolean lower) {
         int m = c.rows(), n = c.cols();
         if (m == 0 || n == 0) return;
         if (k == 0) {
@@ -80,8 +93,19 @@ final class PackedGemm {
             }
             return;
         }
-        if ((long) m * n * k < PARALLEL_MIN_FMAS || Parallel.threads() == 1 || Parallel.inWorker()) {
-            block(c, a, b, k, accumulate, 0, m, 0, n);
+        if ((long) m * n * k / (lower ? 2 : 1) < PARALLEL_MIN_FMAS || Parallel.threads() == 1 || Parallel.inWorker()) {
+            block(c, a, b, k, accumulate, lower, 0, m, 0, n);
+            return;
+        }
+        if (lower) {
+            // Row blocks of a few strips against column blocks of NC: the tasks below the diagonal
+            // differ in size, so there are many of them for the pool to balance.
+            int mTile = MR * Math.max(4, ceilDiv(ceilDiv(m, MR), 8 * Parallel.threads()));
+            int mBlocks = ceilDiv(m, mTile), nBlocks = ceilDiv(n, NC);
+            Parallel.forEach(mBlocks * nBlocks, t -> {
+                int i0 = (t / nBlocks) * mTile, j0 = (t % nBlocks) * NC, i1 = Math.min(m, i0 + mTile);
+                if (i1 - 1 >= j0) block(c, a, b, k, accumulate, true, i0, i1, j0, Math.min(n, j0 + NC));
+            });
             return;
         }
         // Tasks: column blocks of at most NC (balanced, whole panels), each cut into row blocks until
@@ -94,23 +118,29 @@ final class PackedGemm {
         int mBlocks = ceilDiv(m, mTile);
         Parallel.forEach(mBlocks * nBlocks, t -> {
             int i0 = (t / nBlocks) * mTile, j0 = (t % nBlocks) * nTile;
-            block(c, a, b, k, accumulate, i0, Math.min(m, i0 + mTile), j0, Math.min(n, j0 + nTile));
+            block(c, a, b, k, accumulate, false, i0, Math.min(m, i0 + mTile), j0, Math.min(n, j0 + nTile));
         });
     }
 
-    /** C[i0:i1, j0:j1] (+)= op(A)[i0:i1, :] · op(B)[:, j0:j1], on the calling thread. */
-    private static void block(Mat c, Operand a, Operand b, int k, boolean accumulate, int i0, int i1, int j0, int j1) {
+    /**
+     * C[i0:i1, j0:j1] (+)= op(A)[i0:i1, :] · op(B)[:, j0:j1], on the calling thread; with
+     * {@code lower}, only the micro-tiles with a column on or left of the diagonal.
+     */
+    private static void block(Mat c, Operand a, Operand b, int k, boolean accumulate, boolean lower, int i0, int i1, int j0, int j1) {
         Buffers buf = BUFFERS.get();
         for (int jc = j0; jc < j1; jc += NC) {
             int jcEnd = Math.min(j1, jc + NC);
+            int iStart = lower ? Math.max(i0, i0 + (jc - i0) / MR * MR) : i0; // strips wholly above the diagonal skipped
+            if (iStart >= i1) continue;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean add = accumulate || pc > 0;     // later k slices add to what the first one wrote
                 packB(buf.b, b, pc, kc, jc, jcEnd);
-                for (int ir = i0; ir < i1; ir += MR) {
+                for (int ir = iStart; ir < i1; ir += MR) {
                     int mr = Math.min(MR, i1 - ir);
                     packA(buf.a, a, ir, mr, pc, kc);
-                    for (int jr = jc, panel = 0; jr < jcEnd; jr += NR, panel += kc * NR) {
+                    int jrEnd = lower ? Math.min(jcEnd, ir + mr) : jcEnd; // panels starting right of the strip's last row hold no lower entries
+                    for (int jr = jc, panel = 0; jr < jrEnd; jr += NR, panel += kc * NR) {
                         int nr = Math.min(NR, jcEnd - jr);
                         int cOff = c.offset() + ir * c.stride() + jr;
                         if (mr == MR && nr == NR) {

@@ -22,6 +22,7 @@ import dev.imprint.train.AdamW;
 import dev.imprint.train.Schedule;
 import dev.imprint.train.Trainer;
 import dev.imprint.train.TrainingSettings;
+import org.bytedeco.openblas.global.openblas;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,17 +37,25 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Fidelity on a tiny trained transformer (SPEC §7, "exact reference"): each strategy's influence
+ * Fidelity on tiny trained transformers (SPEC §7, "exact reference"): each strategy's influence
  * against the exact damped block-diagonal GNH influence, with G_ℓ = (1/N) Σ_z g_z g_zᵀ formed from
  * the same sampled-label per-sequence gradients the fitting passes see, and (G_ℓ + λ_ℓ I)⁻¹ q_ℓ
  * solved through G_ℓ's own eigendecomposition. λ_ℓ = f·tr(G_ℓ)/D, which is exactly EK-FAC's
  * f·mean(Λ) (the trace does not depend on the basis), for the paper's f = 0.1 and for f = 1.
+ *
+ * <p>Three seeds give three corpora, models, fitting sets and label draws. The fitting set is about
+ * 100 times a layer's D = P(M+1) ≈ 290, so that G_ℓ's own sampling noise is small. For seed 11,
+ * EK-FAC's agreement at f = 0.1 measured 0.911, 0.920, 0.946, 0.895 and 0.948 with corpora (and
+ * fitting sets) of 2,000, 10,000, 30,000, 60,000 and 120,000 sequences; beyond a few thousand it
+ * moves with the trained model rather than with N. K-FAC, which shares EK-FAC's Kronecker
+ * eigenbasis, lands within 0.01 of it throughout, so the gap to 1 is that basis.
  */
 class FidelityTest {
-    static final long SEED = 11L;
     static final GPT2Config CONFIG = GPT2Config.of(2, 8, 2, 32, 16);
-    /** The fitting set is much larger than a layer's D = P(M+1) ≈ 290, so the exact G_ℓ is full rank. */
-    static final int FITTING = 2000, SEQUENCES = 240, QUERIES = 6;
+    static final int VOCAB = 32, FITTING = 30_000, SEQUENCES = 240, QUERIES = 6, STEPS = 300;
+    static final long[] SEEDS = {11, 12, 13};
+    static final List<String> STRATEGIES = List.of("ekfac", "kfac", "diagonal", "identity");
+    static final double[] DAMPING = {0.1, 1.0};
 
     /** Sequences of short "phrases": a start token decides the next three, with noise. */
     static int[][] corpus(long seed) {
@@ -55,7 +64,7 @@ class FidelityTest {
         for (int i = 0; i < FITTING; i++) {
             s[i] = new int[8 + r.nextInt(9)];
             for (int t = 0; t < s[i].length; t++)
-                s[i][t] = t % 4 == 0 || r.nextInt(8) == 0 ? r.nextInt(32) : (s[i][t - 1] * 7 + 3) % 32;
+                s[i][t] = t % 4 == 0 || r.nextInt(8) == 0 ? r.nextInt(VOCAB) : (s[i][t - 1] * 7 + 3) % VOCAB;
         }
         return s;
     }
@@ -76,27 +85,70 @@ class FidelityTest {
 
     @Test
     void ekfacAgreesWithTheExactBlockDiagonalGaussNewtonInfluence(@TempDir Path tmp) {
-        int[][] seqs = corpus(SEED);
+        StringBuilder report = new StringBuilder("fidelity vs exact damped block-diagonal GNH (fitted on " + FITTING + ", scored "
+                + SEQUENCES + " sequences × " + QUERIES + " queries): mean Pearson (lowest query) / mean Spearman\n");
+        Map<String, Double> mean = new HashMap<>();
+        Map<String, Double> lowestSeed = new HashMap<>();
+        for (long seed : SEEDS) {
+            Map<String, double[]> m = measure(seed, tmp.resolve("seed" + seed));
+            report.append("  seed ").append(seed).append('\n');
+            for (double f : DAMPING) {
+                for (String name : STRATEGIES) {
+                    String key = name + "@" + f;
+                    double[] r = m.get(key);
+                    report.append(String.format("    damping %.1f·mean(Λ)  %-9s %.4f (%.4f) / %.4f%n", f, name, r[0], r[1], r[2]));
+                    mean.merge(key, r[0] / SEEDS.length, Double::sum);
+                    lowestSeed.merge(key, r[0], Math::min);
+                }
+            }
+        }
+        report.append("  mean over seeds\n");
+        for (double f : DAMPING)
+            for (String name : STRATEGIES)
+                report.append(String.format("    damping %.1f·mean(Λ)  %-9s %.4f%n", f, name, mean.get(name + "@" + f)));
+        System.out.print(report);
+        String text = report.toString();
+        // at the paper's damping EK-FAC is far closer to the exact solve than the cheaper strategies
+        // (measured with 2 threads: 0.946, 0.957, 0.924 for the three seeds, mean 0.942)
+        assertTrue(mean.get("ekfac@0.1") >= 0.93, text);
+        assertTrue(lowestSeed.get("ekfac@0.1") >= 0.90, text);
+        assertTrue(mean.get("ekfac@0.1") > mean.get("diagonal@0.1") + 0.1, text);
+        assertTrue(mean.get("diagonal@0.1") > mean.get("identity@0.1"), text);
+        // with stronger damping the two solves agree more closely (measured mean 0.966)
+        assertTrue(mean.get("ekfac@1.0") >= 0.95, text);
+    }
+
+    /**
+     * Trains a model on one seed's corpus, forms the exact G_ℓ on the fitting set, and returns per
+     * "strategy@damping" the mean Pearson over queries, the lowest query's Pearson, and the mean Spearman.
+     */
+    static Map<String, double[]> measure(long seed, Path dir) {
+        int[][] seqs = corpus(seed);
         SequenceSource src = source(seqs);
-        int steps = 300;
-        new Trainer(CONFIG, src, new TrainingSettings(steps, 16, new Schedule(1e-2f, 1e-3f, 20, steps), AdamW.Settings.defaults(),
-                1f, SEED, 0, steps, 1, steps), tmp.resolve("model")).run(new Trainer.Listener() {});
-        GPT2 model = new GPT2(Parameters.load(tmp.resolve("model/model.safetensors"), CONFIG), LayerSelection.MLP);
+        new Trainer(CONFIG, src, new TrainingSettings(STEPS, 16, new Schedule(1e-2f, 1e-3f, 20, STEPS), AdamW.Settings.defaults(),
+                1f, seed, 0, STEPS, 1, STEPS), dir.resolve("model")).run(new Trainer.Listener() {});
+        GPT2 model = new GPT2(Parameters.load(dir.resolve("model/model.safetensors"), CONFIG), LayerSelection.MLP);
         List<TrackedLayer> layers = model.trackedLayers();
         int[] all = IntStream.range(0, FITTING).toArray();
-        FittingPass pass = new FittingPass(model, src, all, 32, SEED, FittingPass.Labels.SAMPLED);
+        FittingPass pass = new FittingPass(model, src, all, 32, seed, FittingPass.Labels.SAMPLED);
 
         // exact G_ℓ from per-sequence sampled-label gradients (the same labels the fitting passes draw)
         double[][] gram = new double[layers.size()][];
         for (TrackedLayer l : layers) gram[l.index()] = new double[dim(l) * dim(l)];
         pass.run((layer, batch, abar, ds) -> {
-            for (double[] g : perSequence(layer, batch, abar, ds)) addOuter(gram[layer.index()], g, dim(layer));
+            List<double[]> gs = perSequence(layer, batch, abar, ds);
+            int D = dim(layer);
+            double[] x = new double[gs.size() * D];
+            for (int b = 0; b < gs.size(); b++) System.arraycopy(gs.get(b), 0, x, b * D, D);
+            // G += XᵀX in float64 (upper triangle, row-major)
+            openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, openblas.CblasTrans, D, gs.size(), 1.0, x, D, 1.0, gram[layer.index()], D);
         });
         Eigenbasis[] exactBasis = new Eigenbasis[layers.size()];
         double[] meanEigenvalue = new double[layers.size()];
         for (TrackedLayer l : layers) {
             int D = dim(l);
             double[] G = gram[l.index()];
+            for (int i = 0; i < D; i++) for (int j = 0; j < i; j++) G[i * D + j] = G[j * D + i];
             for (int i = 0; i < G.length; i++) G[i] /= FITTING;
             double trace = 0;
             for (int i = 0; i < D; i++) trace += G[i * D + i];
@@ -105,11 +157,11 @@ class FidelityTest {
         }
 
         // queries: a phrase start as prompt, its continuation as completion
-        Random r = new Random(SEED + 1);
+        Random r = new Random(seed + 1);
         List<QueryGradient> queries = new ArrayList<>();
         for (int q = 0; q < QUERIES; q++) {
-            int a = r.nextInt(32), b = (a * 7 + 3) % 32, c = (b * 7 + 3) % 32;
-            queries.add(QueryGradient.compute(model, new Query("q" + q, "", "", new int[] {r.nextInt(32), a}, new int[] {b, c})));
+            int a = r.nextInt(VOCAB), b = (a * 7 + 3) % VOCAB, c = (b * 7 + 3) % VOCAB;
+            queries.add(QueryGradient.compute(model, new Query("q" + q, "", "", new int[] {r.nextInt(VOCAB), a}, new int[] {b, c})));
         }
         List<double[][]> trainGrads = new ArrayList<>(); // [sequence][layer] flattened gradients, true labels
         for (int z = 0; z < SEQUENCES; z++) {
@@ -119,23 +171,20 @@ class FidelityTest {
             model.backward(Targets.nextTokens(zb), (layer, batch, abar, ds) -> g[layer.index()] = perSequence(layer, batch, abar, ds).getFirst());
             trainGrads.add(g);
         }
-        StringBuilder report = new StringBuilder("fidelity vs exact damped block-diagonal GNH (fitted on " + FITTING + ", scored "
-                + SEQUENCES + " sequences × " + QUERIES + " queries, seed " + SEED + "), mean (min) Pearson, mean Spearman per query:\n");
-        Map<String, Double> pearson = new HashMap<>();
-        for (double factor : new double[] {0.1, 1.0}) {
+        Map<String, double[]> out = new HashMap<>();
+        for (double factor : DAMPING) {
             // exact: (G_ℓ + λ_ℓ I)⁻¹ q_ℓ with λ_ℓ = factor · tr(G_ℓ)/D = factor · mean(Λ) of EK-FAC
             double[][] exact = new double[QUERIES][SEQUENCES];
             for (TrackedLayer l : layers) {
-                double[] inverse = dampedInverse(exactBasis[l.index()], factor * meanEigenvalue[l.index()]);
                 for (int q = 0; q < QUERIES; q++) {
-                    double[] solved = multiply(inverse, flatten(queries.get(q).perLayer().get(l.index())), dim(l));
+                    double[] solved = dampedSolve(exactBasis[l.index()], factor * meanEigenvalue[l.index()], flatten(queries.get(q).perLayer().get(l.index())));
                     for (int z = 0; z < SEQUENCES; z++) exact[q][z] += dot(solved, trainGrads.get(z)[l.index()]);
                 }
             }
-            for (String name : List.of("ekfac", "kfac", "diagonal", "identity")) {
+            for (String name : STRATEGIES) {
                 Strategy strategy = Strategy.parse(name);
-                FactorArguments args = new FactorArguments("tiny-trained", "in-memory", FITTING, SEED, layers);
-                CurvatureFactors factors = CurvatureFactors.open(tmp.resolve("factors"), args);
+                FactorArguments args = new FactorArguments("tiny-trained-" + seed, "in-memory", FITTING, seed, layers);
+                CurvatureFactors factors = CurvatureFactors.open(dir.resolve("factors"), args);
                 new FactorFitter(factors, FitProgress.NONE).fit(strategy, pass);
                 Preconditioners pre = strategy.preconditioners(factors, new Damping.Relative(factor));
                 InfluenceScorer scorer = new InfluenceScorer(model, queries.stream().map(qg -> qg.precondition(pre, layers)).toList());
@@ -151,18 +200,10 @@ class FidelityTest {
                     pMin = Math.min(pMin, p);
                     sSum += Correlation.spearman(exact[q], approx[q]);
                 }
-                report.append(String.format("  damping %.1f·mean(Λ)  %-9s %.4f (%.4f)  %.4f%n", factor, name, pSum / QUERIES, pMin, sSum / QUERIES));
-                pearson.put(name + "@" + factor, pSum / QUERIES);
+                out.put(name + "@" + factor, new double[] {pSum / QUERIES, pMin, sSum / QUERIES});
             }
         }
-        System.out.print(report);
-        String text = report.toString();
-        // at the paper's damping EK-FAC is far closer to the exact solve than the cheaper strategies
-        assertTrue(pearson.get("ekfac@0.1") >= 0.88, text);
-        assertTrue(pearson.get("ekfac@0.1") > pearson.get("diagonal@0.1") + 0.1, text);
-        assertTrue(pearson.get("diagonal@0.1") > pearson.get("identity@0.1"), text);
-        // with stronger damping the two solves agree closely (measured 0.950 with 2 threads)
-        assertTrue(pearson.get("ekfac@1.0") >= 0.94, text);
+        return out;
     }
 
     static int dim(TrackedLayer l) {
@@ -187,36 +228,13 @@ class FidelityTest {
         return v;
     }
 
-    static void addOuter(double[] G, double[] g, int D) {
-        for (int i = 0; i < D; i++) {
-            double gi = g[i];
-            if (gi == 0) continue;
-            for (int j = 0; j < D; j++) G[i * D + j] += gi * g[j];
-        }
-    }
-
-    /** Q diag(1/(λ_i + λ)) Qᵀ as a dense D×D matrix. */
-    static double[] dampedInverse(Eigenbasis e, double lambda) {
+    /** (G + λI)⁻¹ v = Q diag(1/(λ_i + λ)) Qᵀ v, through G's eigendecomposition. */
+    static double[] dampedSolve(Eigenbasis e, double lambda, double[] v) {
         int D = e.dim();
-        double[] out = new double[D * D], Q = e.vectors();
-        for (int k = 0; k < D; k++) {
-            double w = 1 / (e.values()[k] + lambda);
-            for (int i = 0; i < D; i++) {
-                double qi = Q[i * D + k] * w;
-                if (qi == 0) continue;
-                for (int j = 0; j < D; j++) out[i * D + j] += qi * Q[j * D + k];
-            }
-        }
-        return out;
-    }
-
-    static double[] multiply(double[] M, double[] v, int D) {
-        double[] out = new double[D];
-        for (int i = 0; i < D; i++) {
-            double s = 0;
-            for (int j = 0; j < D; j++) s += M[i * D + j] * v[j];
-            out[i] = s;
-        }
+        double[] Q = e.vectors(), coefficients = new double[D], out = new double[D];
+        for (int i = 0; i < D; i++) for (int k = 0; k < D; k++) coefficients[k] += Q[i * D + k] * v[i];
+        for (int k = 0; k < D; k++) coefficients[k] /= e.values()[k] + lambda;
+        for (int i = 0; i < D; i++) for (int k = 0; k < D; k++) out[i] += Q[i * D + k] * coefficients[k];
         return out;
     }
 

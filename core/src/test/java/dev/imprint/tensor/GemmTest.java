@@ -73,6 +73,28 @@ class GemmTest {
         }
     }
 
+    /** The lower triangle of XᵀX, serial and parallel, overwriting and accumulating, on strided views. */
+    @Test
+    void gramLowerMatchesReferenceBelowTheDiagonal() {
+        SplittableRandom seeds = new SplittableRandom(SEED + 3);
+        for (int n : new int[] {1, 5, 6, 7, 63, 64, 65, 257, 600, 1025}) {
+            for (int k : new int[] {1, 17, 300}) {
+                for (boolean acc : new boolean[] {false, true}) {
+                    SplittableRandom r = new SplittableRandom(seeds.nextLong());
+                    Mat x = random(r, k, n, 2, n + 3);
+                    Mat fast = random(r, n, n, 1, n + 1), expected = Mat.zeros(n, n);
+                    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) expected.set(i, j, fast.get(i, j));
+                    Gemm.gramLower(fast, x, acc);
+                    GemmReference.gemm(true, false, expected, x, x, acc);
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j <= i; j++)
+                            assertEquals(expected.get(i, j), fast.get(i, j), 1e-4f * (1 + Math.abs(expected.get(i, j))),
+                                    "n=" + n + " k=" + k + " acc=" + acc + " at (" + i + ", " + j + ")");
+                }
+            }
+        }
+    }
+
     @Test
     void largeEnoughToRunInParallel() {
         SplittableRandom seeds = new SplittableRandom(SEED + 2);
