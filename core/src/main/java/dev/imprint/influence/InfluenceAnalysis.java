@@ -140,16 +140,40 @@ public final class InfluenceAnalysis {
      * filter; null for all). Keeps each query's top-k, explained by layer and token. With
      * {@code settings.rank() > 0} the pass uses rank-k queries and each query's top
      * {@code settings.rescore()} are rescored at full rank before the top-k is taken.
+     *
+     * <p>Memory: with rank k, each query is compressed as soon as it is preconditioned. Rescoring and
+     * explaining need the full-rank queries again (4·Σ_ℓ P_ℓ(M_ℓ+1) bytes each: 228 MB for GPT-2
+     * small's MLP layers); they are kept from the first preparation when all of them fit in a quarter
+     * of the heap, and otherwise prepared again and used a group at a time, so that memory stays
+     * bounded whatever the number of queries.
      */
     public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                           List<int[]> candidates, ScoreSettings settings, Progress progress) {
+        return score(model, store, preconditioners, queries, candidates, settings, progress, Runtime.getRuntime().maxMemory() / 4);
+    }
+
+    /** As above, holding at most {@code fullRankBytes} of full-rank queries at once when the rank is k (always at least one). */
+    static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
+                                   List<int[]> candidates, ScoreSettings settings, Progress progress, long fullRankBytes) {
         int N = store.size(), Q = queries.size();
         if (candidates != null && candidates.size() != Q) throw new IllegalArgumentException(candidates.size() + " candidate sets for " + Q + " queries");
-        List<PreparedQuery> prepared = new ArrayList<>();
-        for (Query q : queries) prepared.add(QueryGradient.compute(model, q).precondition(preconditioners, model.trackedLayers()));
-        InfluenceScorer exact = new InfluenceScorer(model, prepared);
-        InfluenceScorer first = settings.rank() == 0 ? exact
-                : InfluenceScorer.lowRank(model, prepared.stream().map(p -> LowRankQuery.compress(p, settings.rank())).toList());
+        boolean lowRank = settings.rank() > 0;
+        long perQuery = 0;
+        for (var l : model.trackedLayers()) perQuery += 4L * l.outFeatures() * l.activationDim();
+        int group = lowRank ? (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery)) : Q;
+
+        List<PreparedQuery> full = new ArrayList<>();
+        List<LowRankQuery> compressed = new ArrayList<>();
+        progress.start("Preparing queries (gradient, preconditioning" + (lowRank ? ", rank-" + settings.rank() + " compression)" : ")"),
+                Q, Progress.Unit.ITEMS);
+        for (Query q : queries) {
+            PreparedQuery p = QueryGradient.compute(model, q).precondition(preconditioners, model.trackedLayers());
+            if (lowRank) compressed.add(LowRankQuery.compress(p, settings.rank()));
+            if (group == Q) full.add(p);
+            progress.step(1);
+        }
+        progress.done();
+        InfluenceScorer first = lowRank ? InfluenceScorer.lowRank(model, compressed) : new InfluenceScorer(model, full);
 
         // which queries score which sequences: membership[q] is null when q takes all
         java.util.BitSet[] membership = new java.util.BitSet[Q];
@@ -163,13 +187,13 @@ public final class InfluenceAnalysis {
             }
             union.or(membership[q]);
         }
-        int keep = settings.rank() == 0 ? settings.topK() : settings.rescore();
+        int keep = lowRank ? settings.rescore() : settings.topK();
         TopK[] tops = new TopK[Q];
         for (int q = 0; q < Q; q++) tops[q] = new TopK(Math.min(keep, N));
         float[][] all = settings.keepAll() ? new float[Q][N] : null;
         if (all != null) for (float[] a : all) java.util.Arrays.fill(a, Float.NaN);
         int[] order = union.stream().toArray();
-        progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries") + (settings.rank() > 0 ? " (rank " + settings.rank() + ")" : ""),
+        progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries") + (lowRank ? " (rank " + settings.rank() + ")" : ""),
                 order.length, Progress.Unit.ITEMS);
         for (int from = 0; from < order.length; from += settings.batchSize()) {
             int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
@@ -183,22 +207,37 @@ public final class InfluenceAnalysis {
             progress.step(idx.length);
         }
         progress.done();
-        List<List<TopK.Entry>> finalTop = new ArrayList<>();
-        for (TopK t : tops) finalTop.add(t.sorted());
-        if (settings.rank() > 0) finalTop = rescore(exact, store, finalTop, settings, progress);
 
-        // one pass per distinct top sequence explains it for every query
-        java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
-        for (List<TopK.Entry> top : finalTop)
-            for (TopK.Entry e : top) explained.computeIfAbsent(e.sequence(), i -> exact.explainAll(store.sequence(i)));
+        // full rank, a group of queries at a time: rescoring (rank k), then one pass per distinct
+        // top sequence explains it for every query of the group
         List<QueryResult> results = new ArrayList<>();
-        for (int q = 0; q < Q; q++) {
-            List<Hit> hits = new ArrayList<>();
-            for (TopK.Entry e : finalTop.get(q)) {
-                InfluenceScorer.Explanation x = explained.get(e.sequence())[q];
-                hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
+        for (int from = 0; from < Q; from += group) {
+            int to = Math.min(Q, from + group);
+            List<PreparedQuery> prepared = full;
+            if (group < Q) {
+                prepared = new ArrayList<>();
+                progress.start("Preparing queries " + (from + 1) + "–" + to + " of " + Q + " again at full rank", to - from, Progress.Unit.ITEMS);
+                for (Query q : queries.subList(from, to)) {
+                    prepared.add(QueryGradient.compute(model, q).precondition(preconditioners, model.trackedLayers()));
+                    progress.step(1);
+                }
+                progress.done();
             }
-            results.add(new QueryResult(queries.get(q), prepared.get(q).logProb(), List.copyOf(hits), all == null ? null : all[q]));
+            InfluenceScorer exact = lowRank ? new InfluenceScorer(model, prepared) : first;
+            List<List<TopK.Entry>> top = new ArrayList<>();
+            for (int q = from; q < to; q++) top.add(tops[q].sorted());
+            if (lowRank) top = rescore(exact, store, top, settings, progress, group == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
+            java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
+            for (List<TopK.Entry> t : top)
+                for (TopK.Entry e : t) explained.computeIfAbsent(e.sequence(), i -> exact.explainAll(store.sequence(i)));
+            for (int q = from; q < to; q++) {
+                List<Hit> hits = new ArrayList<>();
+                for (TopK.Entry e : top.get(q - from)) {
+                    InfluenceScorer.Explanation x = explained.get(e.sequence())[q - from];
+                    hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
+                }
+                results.add(new QueryResult(queries.get(q), prepared.get(q - from).logProb(), List.copyOf(hits), all == null ? null : all[q]));
+            }
         }
         return results;
     }
@@ -225,15 +264,18 @@ public final class InfluenceAnalysis {
         return score(model, store, preconditioners, queries, null, settings, progress);
     }
 
-    /** Second stage of query batching: each query's first-stage candidates rescored at full rank (one pass over their union). */
+    /**
+     * Second stage of query batching: each query's first-stage candidates rescored at full rank
+     * (one pass over their union); {@code exact} scores the same queries, in the same order.
+     */
     private static List<List<TopK.Entry>> rescore(InfluenceScorer exact, SequenceStore store, List<List<TopK.Entry>> candidates,
-                                                  ScoreSettings settings, Progress progress) {
+                                                  ScoreSettings settings, Progress progress, String which) {
         int Q = candidates.size();
         java.util.TreeSet<Integer> union = new java.util.TreeSet<>();
         for (List<TopK.Entry> c : candidates) for (TopK.Entry e : c) union.add(e.sequence());
         int[] order = union.stream().mapToInt(Integer::intValue).toArray();
         java.util.Map<Integer, double[]> exactScores = new java.util.HashMap<>();
-        progress.start("Rescoring top candidates at full rank", order.length, Progress.Unit.ITEMS);
+        progress.start("Rescoring top candidates at full rank" + which, order.length, Progress.Unit.ITEMS);
         for (int from = 0; from < order.length; from += settings.batchSize()) {
             int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
             double[][] s = exact.score(store.batch(idx));

@@ -9,11 +9,11 @@ import java.nio.charset.StandardCharsets;
  * Test tokenizer: one token per UTF-8 byte (ids 0..255), end-of-text = vocabSize − 1. The tokens of
  * one multi-byte character all carry that character's span, like byte-level BPE offsets do.
  */
-final class ByteTokenizer implements Tokenizer {
+public final class ByteTokenizer implements Tokenizer {
     static final String EOT_TEXT = "<|endoftext|>";
     private final int vocabSize;
 
-    ByteTokenizer() {
+    public ByteTokenizer() {
         this(257);
     }
 

@@ -1,0 +1,75 @@
+package dev.imprint.influence;
+
+import dev.imprint.curvature.Damping;
+import dev.imprint.curvature.FitProgress;
+import dev.imprint.curvature.Preconditioners;
+import dev.imprint.data.ByteTokenizer;
+import dev.imprint.data.Progress;
+import dev.imprint.data.SequenceStore;
+import dev.imprint.model.GPT2;
+import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LayerSelection;
+import dev.imprint.model.Parameters;
+import dev.imprint.model.Tokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The library entry point end to end on a tiny store: EK-FAC fitted through {@link InfluenceAnalysis#fit},
+ * then rank-k scoring with full-rank rescoring, once holding every full-rank query and once with
+ * room for one at a time (each group prepared again), which must give the same results.
+ */
+class InfluenceAnalysisTest {
+    static final String[] WORDS = {"the", "whale", "ship", "sea", "captain", "white", "storm", "harbor", "rope", "deck", "night", "calm"};
+
+    @Test
+    void rescoringOneQueryAtATimeMatchesHoldingThemAll(@TempDir Path tmp) throws IOException {
+        Random r = new Random(3);
+        Path corpus = Files.createDirectories(tmp.resolve("corpus"));
+        for (int d = 0; d < 12; d++) {
+            StringBuilder text = new StringBuilder();
+            for (int w = 0; w < 8 + r.nextInt(20); w++) text.append(WORDS[r.nextInt(WORDS.length)]).append(w % 7 == 6 ? ". " : " ");
+            Files.writeString(corpus.resolve("doc" + d + ".txt"), text.toString());
+        }
+        Tokenizer tok = new ByteTokenizer();
+        Parameters params = Parameters.initialize(GPT2Config.of(2, 16, 2, tok.vocabSize(), 32), 4);
+        for (int i = 0; i < params.data().length; i++) params.data()[i] += (float) (r.nextGaussian() * 0.05);
+        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        try (SequenceStore store = SequenceStore.openOrBuild(corpus, tmp.resolve("store"), tok, "bytes", 32, Progress.NONE)) {
+            Preconditioners pre = InfluenceAnalysis.fit(model, store, "tiny", tmp.resolve("factors"),
+                    new InfluenceAnalysis.FitSettings(dev.imprint.curvature.Strategy.parse("ekfac"), store.size(), 4, 5, FittingPass.Labels.SAMPLED),
+                    Damping.paperDefault(), FitProgress.NONE);
+            List<Query> queries = new ArrayList<>();
+            for (String[] pc : new String[][] {{"the white", " whale"}, {"the storm at", " night"}, {"captain on", " deck"}, {"calm", " sea"}})
+                queries.add(new Query(pc[0] + pc[1], pc[0], pc[1], tok.encode(pc[0]), tok.encode(pc[1])));
+            var settings = new InfluenceAnalysis.ScoreSettings(3, 4, true, 2, 6);
+            List<InfluenceAnalysis.QueryResult> together = InfluenceAnalysis.score(model, store, pre, queries, null, settings, Progress.NONE, Long.MAX_VALUE);
+            List<InfluenceAnalysis.QueryResult> oneByOne = InfluenceAnalysis.score(model, store, pre, queries, null, settings, Progress.NONE, 1);
+            assertEquals(queries.size(), oneByOne.size());
+            for (int q = 0; q < queries.size(); q++) {
+                InfluenceAnalysis.QueryResult a = together.get(q), b = oneByOne.get(q);
+                assertEquals(a.query(), b.query());
+                assertEquals(a.logProb(), b.logProb(), 0.0);
+                assertArrayEquals(a.scores(), b.scores(), "first-stage scores are computed once either way");
+                assertEquals(3, a.top().size());
+                for (int k = 0; k < a.top().size(); k++) {
+                    InfluenceAnalysis.Hit x = a.top().get(k), y = b.top().get(k);
+                    assertEquals(x.sequence(), y.sequence(), "query " + q + " rank " + k);
+                    assertEquals(x.score(), y.score(), 1e-5 * Math.abs(x.score()) + 1e-9, "query " + q + " rank " + k);
+                    assertArrayEquals(x.layers(), y.layers(), 1e-5 * Math.abs(x.score()) + 1e-9);
+                    assertArrayEquals(x.tokens(), y.tokens(), 1e-5 * Math.abs(x.score()) + 1e-9);
+                    if (k > 0) assertTrue(a.top().get(k - 1).score() >= x.score(), "best first");
+                }
+            }
+        }
+    }
+}
