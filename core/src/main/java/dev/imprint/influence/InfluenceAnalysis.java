@@ -143,9 +143,10 @@ public final class InfluenceAnalysis {
      *
      * <p>Memory: with rank k, each query is compressed as soon as it is preconditioned. Rescoring and
      * explaining need the full-rank queries again (4·Σ_ℓ P_ℓ(M_ℓ+1) bytes each: 228 MB for GPT-2
-     * small's MLP layers); they are kept from the first preparation when all of them fit in a quarter
-     * of the heap, and otherwise prepared again and used a group at a time, so that memory stays
-     * bounded whatever the number of queries.
+     * small's MLP layers). They are kept from the first preparation when they fit in a quarter of
+     * the heap twice over (the prepared queries and the scorer's stacked copy); otherwise they are
+     * prepared again a group at a time, each straight into the scorer, with a group filling a
+     * quarter of the heap, so that memory stays bounded whatever the number of queries.
      */
     public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                           List<int[]> candidates, ScoreSettings settings, Progress progress) {
@@ -160,20 +161,24 @@ public final class InfluenceAnalysis {
         boolean lowRank = settings.rank() > 0;
         long perQuery = 0;
         for (var l : model.trackedLayers()) perQuery += 4L * l.outFeatures() * l.activationDim();
-        int group = lowRank ? (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery)) : Q;
+        boolean keepFull = !lowRank || 2L * Q * perQuery <= fullRankBytes;
+        int group = keepFull ? Q : (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery));
 
         List<PreparedQuery> full = new ArrayList<>();
         List<LowRankQuery> compressed = new ArrayList<>();
+        double[] logProbs = new double[Q];
         progress.start("Preparing queries (gradient, preconditioning" + (lowRank ? ", rank-" + settings.rank() + " compression)" : ")"),
                 Q, Progress.Unit.ITEMS);
-        for (Query q : queries) {
-            PreparedQuery p = QueryGradient.compute(model, q).precondition(preconditioners, model.trackedLayers());
+        for (int q = 0; q < Q; q++) {
+            PreparedQuery p = QueryGradient.compute(model, queries.get(q)).precondition(preconditioners, model.trackedLayers());
+            logProbs[q] = p.logProb();
             if (lowRank) compressed.add(LowRankQuery.compress(p, settings.rank()));
-            if (group == Q) full.add(p);
+            if (keepFull) full.add(p);
             progress.step(1);
         }
         progress.done();
         InfluenceScorer first = lowRank ? InfluenceScorer.lowRank(model, compressed) : new InfluenceScorer(model, full);
+        compressed = null; // the scorer holds its own stacked copy
 
         // which queries score which sequences: membership[q] is null when q takes all
         java.util.BitSet[] membership = new java.util.BitSet[Q];
@@ -213,17 +218,9 @@ public final class InfluenceAnalysis {
         List<QueryResult> results = new ArrayList<>();
         for (int from = 0; from < Q; from += group) {
             int to = Math.min(Q, from + group);
-            List<PreparedQuery> prepared = full;
-            if (group < Q) {
-                prepared = new ArrayList<>();
-                progress.start("Preparing queries " + (from + 1) + "–" + to + " of " + Q + " again at full rank", to - from, Progress.Unit.ITEMS);
-                for (Query q : queries.subList(from, to)) {
-                    prepared.add(QueryGradient.compute(model, q).precondition(preconditioners, model.trackedLayers()));
-                    progress.step(1);
-                }
-                progress.done();
-            }
-            InfluenceScorer exact = lowRank ? new InfluenceScorer(model, prepared) : first;
+            InfluenceScorer exact = !lowRank ? first
+                    : keepFull ? new InfluenceScorer(model, full)
+                    : prepareAgain(model, preconditioners, queries, from, to, progress);
             List<List<TopK.Entry>> top = new ArrayList<>();
             for (int q = from; q < to; q++) top.add(tops[q].sorted());
             if (lowRank) top = rescore(exact, store, top, settings, progress, group == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
@@ -236,10 +233,23 @@ public final class InfluenceAnalysis {
                     InfluenceScorer.Explanation x = explained.get(e.sequence())[q - from];
                     hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
                 }
-                results.add(new QueryResult(queries.get(q), prepared.get(q - from).logProb(), List.copyOf(hits), all == null ? null : all[q]));
+                results.add(new QueryResult(queries.get(q), logProbs[q], List.copyOf(hits), all == null ? null : all[q]));
             }
         }
         return results;
+    }
+
+    /** Queries [from, to) prepared again at full rank, each straight into an exact scorer. */
+    private static InfluenceScorer prepareAgain(GPT2 model, Preconditioners preconditioners, List<Query> queries, int from, int to, Progress progress) {
+        List<Query> members = queries.subList(from, to);
+        progress.start("Preparing queries " + (from + 1) + "–" + to + " of " + queries.size() + " again at full rank", members.size(), Progress.Unit.ITEMS);
+        InfluenceScorer exact = InfluenceScorer.fullRank(model, members, i -> {
+            PreparedQuery p = QueryGradient.compute(model, members.get(i)).precondition(preconditioners, model.trackedLayers());
+            progress.step(1);
+            return p;
+        });
+        progress.done();
+        return exact;
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.imprint.tensor.Parallel;
 import dev.imprint.tensor.Vec;
 
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * Pairwise influence of training sequences on prepared queries (SPEC §4): for training sequence z
@@ -34,7 +35,20 @@ public final class InfluenceScorer {
 
     /** Exact scoring with the full-rank preconditioned queries. */
     public InfluenceScorer(GPT2 model, List<PreparedQuery> queries) {
-        this(model, queries.stream().map(PreparedQuery::query).toList(), fullRank(model.trackedLayers(), queries));
+        this(model, queries.stream().map(PreparedQuery::query).toList(), fullRank(model.trackedLayers(), queries.size(), queries::get));
+    }
+
+    /**
+     * Exact scoring of {@code queries}, with query i prepared by {@code prepare.apply(i)} when its
+     * turn comes and copied into the scorer: at most one prepared query exists beside the scorer's
+     * own copy, which halves peak memory against preparing them all first.
+     */
+    public static InfluenceScorer fullRank(GPT2 model, List<Query> queries, IntFunction<PreparedQuery> prepare) {
+        return new InfluenceScorer(model, queries, fullRank(model.trackedLayers(), queries.size(), i -> {
+            PreparedQuery p = prepare.apply(i);
+            if (!p.query().equals(queries.get(i))) throw new IllegalArgumentException("query " + i + " was prepared for " + p.query().id());
+            return p;
+        }));
     }
 
     /** Batched scoring with rank-k queries (SPEC §5): Σ_t (Uᵀ Ds_t)ᵀ diag(σ) (Vᵀ ā_t). */
@@ -54,19 +68,18 @@ public final class InfluenceScorer {
      * Per layer, [P¹ | … | P^Q] stacked (P, Q·A); then X = Ds · stack (BT, Q·A) and each token's
      * term is the dot of its row block of X with ā_t.
      */
-    private static LayerKernel fullRank(List<TrackedLayer> layers, List<PreparedQuery> queries) {
-        int Q = queries.size();
+    private static LayerKernel fullRank(List<TrackedLayer> layers, int Q, IntFunction<PreparedQuery> queries) {
         float[][] stacked = new float[layers.size()][];
-        for (TrackedLayer l : layers) {
-            int P = l.outFeatures(), A = l.activationDim();
-            float[] s = new float[Math.multiplyExact(P, Math.multiplyExact(Q, A))];
-            for (int q = 0; q < Q; q++) {
-                Mat pq = queries.get(q).preconditioned().get(l.index());
+        for (TrackedLayer l : layers) stacked[l.index()] = new float[Math.multiplyExact(l.outFeatures(), Math.multiplyExact(Q, l.activationDim()))];
+        for (int q = 0; q < Q; q++) {
+            PreparedQuery prepared = queries.apply(q);
+            for (TrackedLayer l : layers) {
+                int P = l.outFeatures(), A = l.activationDim();
+                Mat pq = prepared.preconditioned().get(l.index());
                 if (pq.rows() != P || pq.cols() != A)
                     throw new IllegalArgumentException(l.name() + ": prepared query is " + pq.rows() + "x" + pq.cols() + ", layer is " + P + "x" + A);
-                for (int i = 0; i < P; i++) System.arraycopy(pq.data(), pq.offset() + i * pq.stride(), s, i * Q * A + q * A, A);
+                for (int i = 0; i < P; i++) System.arraycopy(pq.data(), pq.offset() + i * pq.stride(), stacked[l.index()], i * Q * A + q * A, A);
             }
-            stacked[l.index()] = s;
         }
         return (layer, abar, ds, terms) -> {
             int P = layer.outFeatures(), A = layer.activationDim(), l = layer.index(), BT = abar.rows();
