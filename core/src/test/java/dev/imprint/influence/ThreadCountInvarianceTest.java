@@ -36,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * sums are bitwise identical. LAPACK's dsyevd is not: OpenBLAS splits its BLAS work by thread count,
  * so eigenvalues move in the last bits (measured ≤ 1e-15 relative), and with them Λ (≤ 1e-10) and
  * the scores (≤ 3e-8); those are checked to tolerances a little above what was measured. The model
- * is large enough (d = 64, batches of 8 × 64 tokens) that the GEMMs, the covariance sums and the
- * factor accumulation take their multithreaded paths.
+ * is large enough (d = 64, batches of 8 sequences of 40–64 tokens) that the model's GEMMs, the
+ * larger per-sequence Gram products and the float64 accumulation take their multithreaded paths.
  */
 class ThreadCountInvarianceTest {
 
@@ -51,7 +51,10 @@ class ThreadCountInvarianceTest {
                     "--enable-native-access=ALL-UNNAMED", "-Dimprint.threads=" + threads, "-cp", System.getProperty("java.class.path"),
                     Run.class.getName(), out.toString())
                     .redirectErrorStream(true).redirectOutput(tmp.resolve("child-" + threads + ".log").toFile()).start();
-            assertTrue(child.waitFor(180, TimeUnit.SECONDS), "child with " + threads + " threads did not finish");
+            if (!child.waitFor(180, TimeUnit.SECONDS)) {
+                child.destroyForcibly();
+                fail("child with " + threads + " threads did not finish in 180 s");
+            }
             assertEquals(0, child.exitValue(), "child with " + threads + " threads failed: " + Files.readString(tmp.resolve("child-" + threads + ".log")));
             runs.add(out);
         }
