@@ -46,7 +46,9 @@ public final class InfluenceScorer {
     public static InfluenceScorer fullRank(GPT2 model, List<Query> queries, IntFunction<PreparedQuery> prepare) {
         return new InfluenceScorer(model, queries, fullRank(model.trackedLayers(), queries.size(), i -> {
             PreparedQuery p = prepare.apply(i);
-            if (!p.query().equals(queries.get(i))) throw new IllegalArgumentException("query " + i + " was prepared for " + p.query().id());
+            Query expected = queries.get(i);
+            if (!p.query().id().equals(expected.id()) || !java.util.Arrays.equals(p.query().tokens(), expected.tokens()))
+                throw new IllegalArgumentException("query " + i + " (" + expected.id() + ") was prepared as " + p.query().id());
             return p;
         }));
     }
