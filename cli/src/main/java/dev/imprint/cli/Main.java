@@ -11,7 +11,8 @@ import java.nio.file.Path;
 /**
  * The {@code imprint} command line. Exit codes: 0 success; for a user mistake, one line and 2 (a bad
  * flag, an invalid or malformed input), 3 (a missing file or folder) or 4 (outputs made with other
- * arguments: a fingerprint mismatch); 1 an internal error (a bug: printed with its trace).
+ * arguments: a fingerprint mismatch); 5 the Java heap ran out (one line naming IMPRINT_HEAP); 1 an
+ * internal error (a bug: printed with its trace).
  */
 @Command(name = "imprint", mixinStandardHelpOptions = true, version = "imprint 0.1.0",
         description = "Which training documents made this language model say that? Influence functions (EK-FAC) for GPT-2-family models.",
@@ -57,6 +58,15 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        try {
+            code = run(args);
+        } catch (OutOfMemoryError e) {
+            // the heap is a setting, not a bug: say how to raise it (outputs are written atomically, so nothing is half-written)
+            System.err.printf("imprint: out of memory with a %d MiB Java heap; give it more with IMPRINT_HEAP (e.g. IMPRINT_HEAP=8g)%n",
+                    Runtime.getRuntime().maxMemory() >> 20);
+            code = 5;
+        }
+        System.exit(code);
     }
 }

@@ -15,11 +15,14 @@ import dev.imprint.model.Tokenizer;
 import dev.imprint.model.TrackedLayer;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 
 /**
  * Peak memory of query batching at GPT-2-small shape through {@link InfluenceAnalysis#score}: many
@@ -63,6 +66,17 @@ public final class QueryMemoryBench {
             System.out.printf("%d queries at rank %d against %d sequences of 256 tokens: %.1f s, heap limit %.1f GB, peak RSS %s (top-1 of q0: sequence %d)%n",
                     queries, rank, store.size(), (System.nanoTime() - t0) / 1e9, Runtime.getRuntime().maxMemory() / 1e9, BenchMain.peakRss(),
                     results.getFirst().top().getFirst().sequence());
+        } finally {
+            delete(dir);
+        }
+    }
+
+    /** Removes the temporary corpus and store. */
+    private static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }
