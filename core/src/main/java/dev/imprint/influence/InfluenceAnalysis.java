@@ -141,7 +141,9 @@ public final class InfluenceAnalysis {
      * {@code settings.rank() > 0} the pass uses rank-k queries and each query's top
      * {@code settings.rescore()} are rescored at full rank before the top-k is taken.
      *
-     * <p>Memory: with rank k, each query is compressed as soon as it is preconditioned. Rescoring and
+     * <p>Memory: at full rank, each query is copied into the scorer as soon as it is prepared, so the
+     * queries are held once (4·Σ_ℓ P_ℓ(M_ℓ+1) bytes each). With rank k, each query is compressed as
+     * soon as it is preconditioned. Rescoring and
      * explaining need the full-rank queries again (4·Σ_ℓ P_ℓ(M_ℓ+1) bytes each: 228 MB for GPT-2
      * small's MLP layers). They are kept from the first preparation when they fit in a quarter of
      * the heap twice over (the prepared queries and the scorer's stacked copy); otherwise they are
@@ -161,24 +163,35 @@ public final class InfluenceAnalysis {
         boolean lowRank = settings.rank() > 0;
         long perQuery = 0;
         for (var l : model.trackedLayers()) perQuery += 4L * l.outFeatures() * l.activationDim();
-        boolean keepFull = !lowRank || 2L * Q * perQuery <= fullRankBytes;
-        int group = keepFull ? Q : (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery));
+        boolean keepFull = lowRank && 2L * Q * perQuery <= fullRankBytes;
+        int group = !lowRank || keepFull ? Q : (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery));
 
+        // first stage: full rank, each query prepared straight into the scorer; or rank k, each
+        // compressed as soon as it is prepared (and kept at full rank only within the budget)
         List<PreparedQuery> full = new ArrayList<>();
-        List<LowRankQuery> compressed = new ArrayList<>();
         double[] logProbs = new double[Q];
         progress.start("Preparing queries (gradient, preconditioning" + (lowRank ? ", rank-" + settings.rank() + " compression)" : ")"),
                 Q, Progress.Unit.ITEMS);
-        for (int q = 0; q < Q; q++) {
-            PreparedQuery p = QueryGradient.compute(model, queries.get(q)).precondition(preconditioners, model.trackedLayers());
-            logProbs[q] = p.logProb();
-            if (lowRank) compressed.add(LowRankQuery.compress(p, settings.rank()));
-            if (keepFull) full.add(p);
-            progress.step(1);
+        InfluenceScorer first;
+        if (lowRank) {
+            List<LowRankQuery> compressed = new ArrayList<>();
+            for (int q = 0; q < Q; q++) {
+                PreparedQuery p = QueryGradient.compute(model, queries.get(q)).precondition(preconditioners, model.trackedLayers());
+                logProbs[q] = p.logProb();
+                compressed.add(LowRankQuery.compress(p, settings.rank()));
+                if (keepFull) full.add(p);
+                progress.step(1);
+            }
+            first = InfluenceScorer.lowRank(model, compressed);
+        } else {
+            first = InfluenceScorer.fullRank(model, queries, q -> {
+                PreparedQuery p = QueryGradient.compute(model, queries.get(q)).precondition(preconditioners, model.trackedLayers());
+                logProbs[q] = p.logProb();
+                progress.step(1);
+                return p;
+            });
         }
         progress.done();
-        InfluenceScorer first = lowRank ? InfluenceScorer.lowRank(model, compressed) : new InfluenceScorer(model, full);
-        compressed = null; // the scorer holds its own stacked copy
 
         // which queries score which sequences: membership[q] is null when q takes all
         java.util.BitSet[] membership = new java.util.BitSet[Q];

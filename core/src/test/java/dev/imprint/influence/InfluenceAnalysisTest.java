@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The library entry point end to end on a tiny store: EK-FAC fitted through {@link InfluenceAnalysis#fit},
  * then rank-k scoring with full-rank rescoring, once holding every full-rank query and once with
- * room for one at a time (each group prepared again), which must give the same results.
+ * room for one at a time (each group prepared again), which must give the same results; and with
+ * every sequence rescored, the same top-k as exact full-rank scoring.
  */
 class InfluenceAnalysisTest {
     static final String[] WORDS = {"the", "whale", "ship", "sea", "captain", "white", "storm", "harbor", "rope", "deck", "night", "calm"};
@@ -70,6 +71,18 @@ class InfluenceAnalysisTest {
                     if (k > 0) assertTrue(a.top().get(k - 1).score() >= x.score(), "best first");
                 }
             }
+            // rescoring every sequence at full rank is exact scoring: the same top-k as rank 0
+            List<InfluenceAnalysis.QueryResult> exact = InfluenceAnalysis.score(model, store, pre, queries, null,
+                    new InfluenceAnalysis.ScoreSettings(3, 4, false, 0, 0), Progress.NONE);
+            List<InfluenceAnalysis.QueryResult> rescoredAll = InfluenceAnalysis.score(model, store, pre, queries, null,
+                    new InfluenceAnalysis.ScoreSettings(3, 4, false, 2, store.size()), Progress.NONE, 1);
+            for (int q = 0; q < queries.size(); q++)
+                for (int k = 0; k < 3; k++) {
+                    InfluenceAnalysis.Hit x = exact.get(q).top().get(k), y = rescoredAll.get(q).top().get(k);
+                    assertEquals(x.sequence(), y.sequence(), "query " + q + " rank " + k);
+                    assertEquals(x.score(), y.score(), 1e-5 * Math.abs(x.score()) + 1e-9);
+                    assertEquals(exact.get(q).logProb(), rescoredAll.get(q).logProb(), 0.0);
+                }
         }
     }
 }
