@@ -21,15 +21,18 @@ import java.util.concurrent.Callable;
         description = {"Fit the curvature factors (SPEC §3) of a model on a sample of its training sequences:",
                 "covariances, eigendecomposition and the EK-FAC eigenvalue correction, with labels sampled from the model.",
                 "Stages already in OUT with the same arguments are reused."},
-        footer = {"", "Example:", "  imprint fit --model models/demo --corpus ~/.cache/imprint/demo-corpus --out factors/demo"})
+        footer = {"", "Examples:", "  imprint fit --model models/demo --corpus ~/.cache/imprint/demo-corpus --out factors/demo",
+                "  imprint fit --model models/demo --corpus ~/.cache/imprint/demo-corpus --fitting-tokens 1000000 --out factors/demo-1m"})
 final class FitCommand implements Callable<Integer> {
     @Mixin Inputs inputs;
     @Option(names = "--out", required = true, description = "Factors folder.")
     Path out;
     @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
     String strategy;
-    @Option(names = "--fitting-sequences", defaultValue = "1000", description = "Size of the seeded fitting sample (default: ${DEFAULT-VALUE}).")
-    int fitting;
+    @Option(names = "--fitting-sequences", description = "Size of the seeded fitting sample (default: 1000).")
+    Integer fitting;
+    @Option(names = "--fitting-tokens", description = "Instead of a count: the smallest seeded sample holding at least this many tokens.")
+    Long fittingTokens;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the sample and of the sampled labels (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--labels", defaultValue = "sampled", description = "sampled (the Fisher, as the paper) or true (empirical Fisher, for comparison).")
@@ -43,13 +46,19 @@ final class FitCommand implements Callable<Integer> {
             case "true" -> FittingPass.Labels.TRUE;
             default -> throw new InputException("--labels must be sampled or true, not '" + labels + "'");
         };
-        if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1");
+        if (fitting != null && fittingTokens != null) throw new InputException("give --fitting-sequences or --fitting-tokens, not both");
+        if (fitting != null && fitting < 1) throw new InputException("--fitting-sequences must be at least 1");
+        if (fittingTokens != null && fittingTokens < 1) throw new InputException("--fitting-tokens must be at least 1");
         try (Inputs.Opened in = inputs.open()) {
             long t0 = System.nanoTime();
+            int count = fittingTokens != null ? InfluenceAnalysis.sequencesForTokens(in.store(), fittingTokens, seed)
+                    : Math.min(fitting != null ? fitting : 1000, in.store().size());
             InfluenceAnalysis.fit(in.model(), in.store(), in.dir().fingerprint(), out,
-                    new InfluenceAnalysis.FitSettings(s, fitting, inputs.batchSize, seed, l), Damping.paperDefault(), new StageBars());
-            System.out.printf("%s: %s factors for %d layers fitted on %d sequences (%.1f s)%n", out, s.name(),
-                    in.model().trackedLayers().size(), Math.min(fitting, in.store().size()), (System.nanoTime() - t0) / 1e9);
+                    new InfluenceAnalysis.FitSettings(s, count, inputs.batchSize, seed, l), Damping.paperDefault(), new StageBars());
+            long tokens = 0;
+            for (int i : in.store().sample(count, seed)) tokens += in.store().length(i);
+            System.out.printf("%s: %s factors for %d layers fitted on %d sequences, %d tokens (%.1f s)%n", out, s.name(),
+                    in.model().trackedLayers().size(), count, tokens, (System.nanoTime() - t0) / 1e9);
         }
         return 0;
     }

@@ -78,6 +78,18 @@ class CliTest {
         assertEquals(4, refit.code());
         assertTrue(refit.err().contains("seed"), refit.err());
         assertEquals(1, refit.err().strip().lines().filter(l -> l.startsWith("imprint:")).count(), refit.err());
+
+        // a token budget instead of a count; not both
+        Run byTokens = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", dir.resolve("factors-tokens").toString(),
+                "--fitting-tokens", "500", "--strategy", "diagonal", "--cache", cache);
+        assertEquals(0, byTokens.code(), byTokens.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("fitted on (\\d+) sequences, (\\d+) tokens").matcher(byTokens.out());
+        assertTrue(m.find(), byTokens.out());
+        assertTrue(Long.parseLong(m.group(2)) >= 500, byTokens.out());
+        Run both = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", dir.resolve("f2").toString(),
+                "--fitting-sequences", "4", "--fitting-tokens", "500", "--cache", cache);
+        assertEquals(2, both.code());
+        assertTrue(both.err().startsWith("imprint: give --fitting-sequences or --fitting-tokens"), both.err());
     }
 
     @Test

@@ -93,6 +93,32 @@ public final class InfluenceAnalysis {
      */
     public record QueryResult(Query query, double logProb, List<Hit> top, float[] scores) {}
 
+    /**
+     * The fitting-sample size for a token budget: a count k whose seeded sample
+     * ({@link SequenceStore#sample}, the one {@link #fit} draws) holds at least {@code tokens}
+     * non-padding tokens while the sample of k − 1 holds fewer; the whole store when it holds
+     * fewer. Found by bisection on k. Samples of different sizes are drawn independently, so their
+     * token counts need not grow strictly with k when sequence lengths differ; in a packed store,
+     * where nearly every sequence is full, k is the smallest such count.
+     */
+    public static int sequencesForTokens(SequenceStore store, long tokens, long seed) {
+        if (tokens < 1) throw new IllegalArgumentException("token budget " + tokens + " must be at least 1");
+        int lo = 1, hi = store.size();
+        if (tokensOf(store, store.sample(hi, seed)) < tokens) return hi;
+        while (lo < hi) { // invariant: the sample of hi reaches the budget
+            int mid = (lo + hi) >>> 1;
+            if (tokensOf(store, store.sample(mid, seed)) >= tokens) hi = mid;
+            else lo = mid + 1;
+        }
+        return hi;
+    }
+
+    private static long tokensOf(SequenceStore store, int[] sample) {
+        long n = 0;
+        for (int i : sample) n += store.length(i);
+        return n;
+    }
+
     /** Fits (or reuses, when {@code factorsDir} holds them for the same arguments) the strategy's factors. */
     public static Preconditioners fit(GPT2 model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                       FitSettings settings, Damping damping, FitProgress progress) {

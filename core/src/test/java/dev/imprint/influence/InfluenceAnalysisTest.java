@@ -32,6 +32,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class InfluenceAnalysisTest {
     static final String[] WORDS = {"the", "whale", "ship", "sea", "captain", "white", "storm", "harbor", "rope", "deck", "night", "calm"};
 
+    static long tokens(SequenceStore store, int count) {
+        long n = 0;
+        for (int i : store.sample(count, 5)) n += store.length(i);
+        return n;
+    }
+
     @Test
     void rescoringOneQueryAtATimeMatchesHoldingThemAll(@TempDir Path tmp) throws IOException {
         Random r = new Random(3);
@@ -52,6 +58,14 @@ class InfluenceAnalysisTest {
             List<Query> queries = new ArrayList<>();
             for (String[] pc : new String[][] {{"the white", " whale"}, {"the storm at", " night"}, {"captain on", " deck"}, {"calm", " sea"}})
                 queries.add(new Query(pc[0] + pc[1], pc[0], pc[1], tok.encode(pc[0]), tok.encode(pc[1])));
+            // a token budget picks the sample size: the sample of k reaches it, that of k − 1 does not
+            for (long budget : new long[] {1, 100, 333}) {
+                int k = InfluenceAnalysis.sequencesForTokens(store, budget, 5);
+                assertTrue(tokens(store, k) >= budget, "budget " + budget + ": " + k + " sequences");
+                assertTrue(k == 1 || tokens(store, k - 1) < budget, "budget " + budget + ": " + (k - 1) + " sequences already reach it");
+            }
+            assertEquals(store.size(), InfluenceAnalysis.sequencesForTokens(store, Long.MAX_VALUE, 5), "a budget above the store takes it all");
+
             var settings = new InfluenceAnalysis.ScoreSettings(3, 4, true, 2, 6);
             List<InfluenceAnalysis.QueryResult> together = InfluenceAnalysis.score(model, store, pre, queries, null, settings, Progress.NONE, Long.MAX_VALUE);
             List<InfluenceAnalysis.QueryResult> oneByOne = InfluenceAnalysis.score(model, store, pre, queries, null, settings, Progress.NONE, 1);
