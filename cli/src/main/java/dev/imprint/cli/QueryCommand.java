@@ -126,7 +126,7 @@ final class QueryCommand implements Callable<Integer> {
         throw new InputException(flag + " must be " + word + " or a positive integer, not '" + value + "'");
     }
 
-    private static Damping absolute(double v) {
+    static Damping absolute(double v) {
         try {
             return new Damping.Absolute(v);
         } catch (IllegalArgumentException e) {

@@ -72,6 +72,21 @@ class CliTest {
         assertEquals(0, report.code(), report.err());
         assertTrue(Files.exists(results.resolve("report.html")));
 
+        // self-influence of every sequence: all values written, the highest listed first
+        Run self = run("self-influence", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                "--out", dir.resolve("self").toString(), "--top", "3", "--cache", cache);
+        assertEquals(0, self.code(), self.err());
+        JsonNode selfJson = new ObjectMapper().readTree(dir.resolve("self/self_influence.json").toFile());
+        double[] all;
+        try (dev.imprint.io.SafeTensors st = dev.imprint.io.SafeTensors.open(dir.resolve("self/self_influence.safetensors"))) {
+            all = st.doubles("self_influence");
+        }
+        assertEquals(selfJson.get("sequences").asInt(), all.length);
+        assertEquals(3, selfJson.get("top").size());
+        assertEquals(java.util.Arrays.stream(all).max().orElseThrow(), selfJson.get("top").get(0).get("self_influence").asDouble());
+        assertTrue(selfJson.get("top").get(1).get("self_influence").asDouble() <= selfJson.get("top").get(0).get("self_influence").asDouble());
+        assertTrue(java.util.Arrays.stream(all).allMatch(v -> v > 0), "EK-FAC's inverse is positive definite");
+
         // refitting into the same folder with another seed is refused, naming the argument
         Run refit = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(),
                 "--fitting-sequences", "16", "--seed", "9", "--cache", cache);
