@@ -3,7 +3,6 @@ package dev.imprint.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imprint.InputException;
-import dev.imprint.curvature.Damping;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.ConsoleProgress;
@@ -36,18 +35,13 @@ import java.util.concurrent.Callable;
                 "", "queries.jsonl: one JSON object per line with \"prompt\", \"completion\" and optionally \"id\"."})
 final class QueryCommand implements Callable<Integer> {
     @Mixin Inputs inputs;
-    @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit'.")
-    Path factors;
+    @Mixin FactorOptions factorOptions;
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
     @Option(names = "--out", required = true, description = "Results folder.")
     Path out;
     @Option(names = "--top", defaultValue = "10", description = "Sequences kept per query (default: ${DEFAULT-VALUE}).")
     int top;
-    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
-    String strategy;
-    @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
-    Double damping;
     @Option(names = "--rank", defaultValue = "full", description = "full (exact), or k: score with rank-k queries in one pass, then rescore each query's top candidates at full rank (default: ${DEFAULT-VALUE}).")
     String rank;
     @Option(names = "--rescore", defaultValue = "100", description = "With --rank k: candidates per query rescored at full rank (default: ${DEFAULT-VALUE}).")
@@ -74,8 +68,8 @@ final class QueryCommand implements Callable<Integer> {
         if (top < 1) throw new InputException("--top must be at least 1");
         int k = parseRank(rank);
         if (k > 0 && rescore < top) throw new InputException("--rescore " + rescore + " must be at least --top " + top);
-        Strategy s = Strategy.parse(strategy);
-        Damping d = damping == null ? Damping.paperDefault() : absolute(damping);
+        Strategy s = factorOptions.strategy();
+        factorOptions.damping(); // a bad value is reported before any work
         try (Inputs.Opened in = inputs.open()) {
             int context = in.dir().config().nPositions();
             List<Query> queries = source.file != null ? readQueries(source.file, in, context)
@@ -84,7 +78,7 @@ final class QueryCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             List<int[]> filtered = Candidates.select(in.store(), queries, kCandidates);
             long tFilter = System.nanoTime();
-            Preconditioners pre = InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, s, d);
+            Preconditioners pre = factorOptions.open(in);
             long t1 = System.nanoTime();
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries, filtered,
                     new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());
@@ -94,7 +88,7 @@ final class QueryCommand implements Callable<Integer> {
             timings.put("load_factors_s", (t1 - tFilter) / 1e9);
             timings.put("score_s", (t2 - t1) / 1e9);
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
-                    in.store().size(), s.name(), damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping,
+                    in.store().size(), s.name(), factorOptions.dampingText(),
                     in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), Candidates.describe(kCandidates, in.store().size()), timings);
             ResultsJson.write(out, run, results, in.store());
             print(results, in);
@@ -124,14 +118,6 @@ final class QueryCommand implements Callable<Integer> {
             // reported below
         }
         throw new InputException(flag + " must be " + word + " or a positive integer, not '" + value + "'");
-    }
-
-    static Damping absolute(double v) {
-        try {
-            return new Damping.Absolute(v);
-        } catch (IllegalArgumentException e) {
-            throw new InputException("--damping: " + e.getMessage());
-        }
     }
 
     static List<Query> readQueries(Path file, Inputs.Opened in, int context) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
-import dev.imprint.curvature.Damping;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.ConsoleProgress;
@@ -35,31 +34,26 @@ final class SelfInfluenceCommand implements Callable<Integer> {
     static final String TENSORS = "self_influence.safetensors", JSON_FILE = "self_influence.json";
 
     @Mixin Inputs inputs;
-    @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit'.")
-    Path factors;
+    @Mixin FactorOptions factorOptions;
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
     @Option(names = "--top", defaultValue = "20", description = "Sequences listed in the JSON, highest first (default: ${DEFAULT-VALUE}).")
     int top;
-    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
-    String strategy;
-    @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
-    Double damping;
 
     @Override
     public Integer call() {
         if (top < 1) throw new InputException("--top must be at least 1");
-        Strategy s = Strategy.parse(strategy);
-        Damping d = damping == null ? Damping.paperDefault() : QueryCommand.absolute(damping);
+        Strategy s = factorOptions.strategy();
+        factorOptions.damping(); // a bad value is reported before any work
         try (Inputs.Opened in = inputs.open()) {
-            Preconditioners pre = InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, s, d);
+            Preconditioners pre = factorOptions.open(in);
             long t0 = System.nanoTime();
             double[] self = InfluenceAnalysis.selfInfluence(in.model(), in.store(), pre, inputs.batchSize, new ConsoleProgress());
             double seconds = (System.nanoTime() - t0) / 1e9;
             int n = self.length;
             int[] order = IntStream.range(0, n).boxed().sorted(Comparator.comparingDouble((Integer i) -> -self[i])).mapToInt(Integer::intValue)
                     .limit(top).toArray();
-            String dampingText = damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping;
+            String dampingText = factorOptions.dampingText();
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("model_fingerprint", in.dir().fingerprint());
             meta.put("store_fingerprint", in.store().fingerprint());

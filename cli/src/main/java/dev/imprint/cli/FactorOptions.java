@@ -1,0 +1,43 @@
+package dev.imprint.cli;
+
+import dev.imprint.InputException;
+import dev.imprint.curvature.Damping;
+import dev.imprint.curvature.Preconditioners;
+import dev.imprint.curvature.Strategy;
+import dev.imprint.influence.InfluenceAnalysis;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options that pick fitted factors and how they precondition, shared by the scoring commands. */
+final class FactorOptions {
+    @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit'.")
+    Path factors;
+    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
+    String strategy;
+    @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
+    Double damping;
+
+    Strategy strategy() {
+        return Strategy.parse(strategy);
+    }
+
+    Damping damping() {
+        if (damping == null) return Damping.paperDefault();
+        try {
+            return new Damping.Absolute(damping);
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--damping: " + e.getMessage());
+        }
+    }
+
+    /** The damping in words, for run records. */
+    String dampingText() {
+        return damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping;
+    }
+
+    /** The preconditioners of the factors in {@link #factors}, checked against the model and store. */
+    Preconditioners open(Inputs.Opened in) {
+        return InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, strategy(), damping());
+    }
+}
