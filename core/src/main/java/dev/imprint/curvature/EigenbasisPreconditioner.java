@@ -49,6 +49,23 @@ public final class EigenbasisPreconditioner implements Preconditioner {
         return out;
     }
 
+    /**
+     * ⟨V, Q_S [(Q_Sᵀ V Q_A) ⊘ (Λ + λ)] Q_Aᵀ⟩ = Σ (Q_Sᵀ V Q_A)∘² ⊘ (Λ + λ), the eigenbasis being
+     * orthonormal: two GEMMs instead of four.
+     */
+    @Override
+    public double quadraticForm(Mat v) {
+        Preconditioner.checkShape(this, v);
+        int p = rows(), a = cols();
+        Mat t = Mat.zeros(p, a), u = Mat.zeros(p, a);
+        Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
+        Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A
+        float[] d = u.data();
+        double s = 0;
+        for (int i = 0; i < d.length; i++) s += (double) d[i] * d[i] * reciprocal[i];
+        return s;
+    }
+
     @Override
     public double[] precondition(double[] v) {
         Preconditioner.checkShape(this, v);

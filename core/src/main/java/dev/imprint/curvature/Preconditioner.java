@@ -20,6 +20,12 @@ public sealed interface Preconditioner permits Preconditioner.Identity, Precondi
     /** The same in float64: v and the result are (P, A) row-major. */
     double[] precondition(double[] v);
 
+    /**
+     * ⟨V, (G + λI)⁻¹ V⟩, summed in float64: one layer's term of a self-influence (SPEC §4), without
+     * forming the preconditioned matrix.
+     */
+    double quadraticForm(Mat v);
+
     /** The gradient dot product: V ↦ V (no curvature, no damping). */
     record Identity(int rows, int cols) implements Preconditioner {
         @Override
@@ -34,6 +40,18 @@ public sealed interface Preconditioner permits Preconditioner.Identity, Precondi
         public double[] precondition(double[] v) {
             checkShape(this, v);
             return v.clone();
+        }
+
+        @Override
+        public double quadraticForm(Mat v) {
+            checkShape(this, v);
+            double s = 0;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) {
+                    double x = v.get(i, j);
+                    s += x * x;
+                }
+            return s;
         }
     }
 
@@ -62,6 +80,18 @@ public sealed interface Preconditioner permits Preconditioner.Identity, Precondi
             double[] out = new double[v.length];
             for (int i = 0; i < v.length; i++) out[i] = v[i] * reciprocal[i];
             return out;
+        }
+
+        @Override
+        public double quadraticForm(Mat v) {
+            checkShape(this, v);
+            double s = 0;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) {
+                    double x = v.get(i, j);
+                    s += x * x * reciprocal[i * cols + j];
+                }
+            return s;
         }
     }
 

@@ -9,8 +9,9 @@ import dev.imprint.tensor.Mat;
 
 /**
  * Self-influence r^T (G + λI)⁻¹ r of training sequences (SPEC §4), r = ∇θ L(z) with true labels:
- * per layer, the sequence's gradient DW̄ = Σ_t Ds_t ā_tᵀ is formed (one at a time), preconditioned
- * and dotted with itself. High values flag outliers and memorized sequences.
+ * per layer, the sequence's gradient DW̄ = Σ_t Ds_t ā_tᵀ is formed (one at a time) and its
+ * quadratic form ⟨DW̄, (G + λI)⁻¹ DW̄⟩ taken ({@link dev.imprint.curvature.Preconditioner#quadraticForm}).
+ * High values flag outliers and memorized sequences.
  */
 public final class SelfInfluence {
     private SelfInfluence() {}
@@ -24,16 +25,9 @@ public final class SelfInfluence {
             for (int s = 0; s < batch.batchSize(); s++) {
                 Mat g = Mat.zeros(layer.outFeatures(), layer.activationDim());
                 Gemm.mulTransA(g, ds.rows(s * T, T), abar.rows(s * T, T), false);
-                out[s] += frobenius(preconditioners.precondition(layer, g), g);
+                out[s] += preconditioners.forLayer(layer).quadraticForm(g);
             }
         });
         return out;
-    }
-
-    private static double frobenius(Mat a, Mat b) {
-        double s = 0;
-        for (int i = 0; i < a.rows(); i++)
-            for (int j = 0; j < a.cols(); j++) s += (double) a.get(i, j) * b.get(i, j);
-        return s;
     }
 }

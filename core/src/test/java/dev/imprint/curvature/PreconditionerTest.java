@@ -75,6 +75,8 @@ class PreconditionerTest {
         Preconditioner diagonal = new Preconditioner.Elementwise(p, a, Damping.paperDefault().reciprocal(tap.lambdas().getFirst().mean(), layer.name()));
         assertEquals(0, Dense.relativeError(diagonal.precondition(v), expected), 1e-6);
         assertEquals(0, Dense.relativeError(Dense.toDoubles(diagonal.precondition(floats(v, p, a)).data()), expected), 1e-6);
+        checkQuadraticForm(identity, v, v, p, a, "identity");
+        checkQuadraticForm(diagonal, v, expected, p, a, "diagonal");
     }
 
     @Test
@@ -115,6 +117,14 @@ class PreconditionerTest {
         System.out.printf("%s: float64 path %.2e, float32 path %.2e relative to the dense solve%n", what, err, err32);
         assertEquals(0, err, 1e-10, what + " float64");
         assertEquals(0, err32, 1e-5, what + " float32");
+        checkQuadraticForm(pre, v, expected, p, a, what);
+    }
+
+    /** ⟨V, precond(V)⟩ from the float32 V against the dense solve's. */
+    private static void checkQuadraticForm(Preconditioner pre, double[] v, double[] preconditioned, int p, int a, String what) {
+        double expected = 0;
+        for (int i = 0; i < v.length; i++) expected += v[i] * preconditioned[i];
+        assertEquals(expected, pre.quadraticForm(floats(v, p, a)), 1e-5 * Math.abs(expected), what + " quadratic form");
     }
 
     private static Mat floats(double[] v, int p, int a) {

@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * The library entry point end to end on a tiny store: EK-FAC fitted through {@link InfluenceAnalysis#fit},
  * then rank-k scoring with full-rank rescoring, once holding every full-rank query and once with
  * room for one at a time (each group prepared again), which must give the same results; and with
- * every sequence rescored, the same top-k as exact full-rank scoring.
+ * every sequence rescored, the same top-k as exact full-rank scoring; and EK-FAC self-influence
+ * equal to the pairwise score of a sequence with itself.
  */
 class InfluenceAnalysisTest {
     static final String[] WORDS = {"the", "whale", "ship", "sea", "captain", "white", "storm", "harbor", "rope", "deck", "night", "calm"};
@@ -65,6 +66,18 @@ class InfluenceAnalysisTest {
                 assertTrue(k == 1 || tokens(store, k - 1) < budget, "budget " + budget + ": " + (k - 1) + " sequences already reach it");
             }
             assertEquals(store.size(), InfluenceAnalysis.sequencesForTokens(store, Long.MAX_VALUE, 5), "a budget above the store takes it all");
+
+            // EK-FAC self-influence is the pairwise score of a sequence with itself as the query
+            double[] self = InfluenceAnalysis.selfInfluence(model, store, pre, 4, Progress.NONE);
+            assertEquals(store.size(), self.length);
+            for (int z : new int[] {0, store.size() / 2, store.size() - 1}) {
+                int[] seq = store.sequence(z);
+                Query asQuery = new Query("self" + z, "", "", java.util.Arrays.copyOf(seq, 1), java.util.Arrays.copyOfRange(seq, 1, seq.length));
+                PreparedQuery pq = QueryGradient.compute(model, asQuery).precondition(pre, model.trackedLayers());
+                double pairwise = new InfluenceScorer(model, List.of(pq)).score(dev.imprint.model.SequenceBatch.of(seq))[0][0];
+                assertTrue(self[z] > 0, "sequence " + z);
+                assertEquals(pairwise, self[z], 1e-4 * Math.abs(pairwise), "sequence " + z);
+            }
 
             var settings = new InfluenceAnalysis.ScoreSettings(3, 4, true, 2, 6);
             List<InfluenceAnalysis.QueryResult> together = InfluenceAnalysis.score(model, store, pre, queries, null, settings, Progress.NONE, Long.MAX_VALUE);
