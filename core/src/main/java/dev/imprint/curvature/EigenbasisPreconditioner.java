@@ -60,10 +60,7 @@ public final class EigenbasisPreconditioner implements Preconditioner {
         Mat t = Mat.zeros(p, a), u = Mat.zeros(p, a);
         Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
         Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A
-        float[] d = u.data();
-        double s = 0;
-        for (int i = 0; i < d.length; i++) s += (double) d[i] * d[i] * reciprocal[i];
-        return s;
+        return Preconditioner.weightedSquares(u, reciprocal);
     }
 
     @Override

@@ -45,13 +45,7 @@ public sealed interface Preconditioner permits Preconditioner.Identity, Precondi
         @Override
         public double quadraticForm(Mat v) {
             checkShape(this, v);
-            double s = 0;
-            for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++) {
-                    double x = v.get(i, j);
-                    s += x * x;
-                }
-            return s;
+            return weightedSquares(v, null);
         }
     }
 
@@ -85,14 +79,19 @@ public sealed interface Preconditioner permits Preconditioner.Identity, Precondi
         @Override
         public double quadraticForm(Mat v) {
             checkShape(this, v);
-            double s = 0;
-            for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++) {
-                    double x = v.get(i, j);
-                    s += x * x * reciprocal[i * cols + j];
-                }
-            return s;
+            return weightedSquares(v, reciprocal);
         }
+    }
+
+    /** Σ_ij v_ij² · w_ij in float64 (w row-major like v; null for all ones). */
+    static double weightedSquares(Mat v, double[] w) {
+        double s = 0;
+        for (int i = 0; i < v.rows(); i++)
+            for (int j = 0; j < v.cols(); j++) {
+                double x = v.get(i, j);
+                s += w == null ? x * x : x * x * w[i * v.cols() + j];
+            }
+        return s;
     }
 
     static void checkShape(Preconditioner p, Mat v) {
