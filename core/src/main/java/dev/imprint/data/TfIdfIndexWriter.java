@@ -1,5 +1,7 @@
 package dev.imprint.data;
 
+import dev.imprint.io.AtomicFiles;
+
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StringField;
@@ -39,10 +41,10 @@ final class TfIdfIndexWriter {
                 writeIndex(store, tmp, progress);
                 Files.writeString(tmp.resolve(TfIdfIndex.INFO_JSON),
                         StoreWriter.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(TfIdfIndexInfo.of(store)) + "\n");
-                StoreWriter.deleteRecursively(indexDir);
+                AtomicFiles.deleteTree(indexDir);
                 Files.move(tmp, indexDir, StandardCopyOption.ATOMIC_MOVE); // a sibling: a rename on the same file system
             } finally {
-                StoreWriter.deleteRecursively(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot build TF-IDF index " + indexDir + ": " + e.getMessage(), e);
@@ -93,7 +95,7 @@ final class TfIdfIndexWriter {
     /** Leftovers of builds that were killed. */
     private static void deleteStaleBuilds(Path parent, String tmpPrefix) throws IOException {
         try (Stream<Path> siblings = Files.list(parent)) {
-            for (Path p : siblings.filter(p -> p.getFileName().toString().startsWith(tmpPrefix)).toList()) StoreWriter.deleteRecursively(p);
+            for (Path p : siblings.filter(p -> p.getFileName().toString().startsWith(tmpPrefix)).toList()) AtomicFiles.deleteTree(p);
         }
     }
 }

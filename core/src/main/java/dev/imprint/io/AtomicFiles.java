@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * Every output is written to a temporary file beside its destination and renamed into place, so a
@@ -60,5 +62,13 @@ public final class AtomicFiles {
     /** Writes a string (UTF-8) atomically. */
     public static void writeString(Path target, String content) {
         write(target, tmp -> Files.writeString(tmp, content));
+    }
+
+    /** Deletes a file or a folder with everything under it (deepest first); nothing when it does not exist. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
     }
 }

@@ -18,12 +18,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 
 /**
  * Trains a GPT-2 on a {@link SequenceSource} with AdamW, a warm-up + cosine schedule and global
@@ -203,7 +201,7 @@ public final class Trainer {
     private void writeCheckpoint(Path ckpt, Parameters params, AdamW opt, int step, List<Evaluation> evals) {
         Path tmp = out.resolve("checkpoint.tmp"), old = out.resolve("checkpoint.old");
         try {
-            deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
             params.save(tmp.resolve("model.safetensors"), Map.of("imprint.step", Integer.toString(step)));
             Map<String, SafeTensors.Tensor> state = new LinkedHashMap<>();
@@ -217,10 +215,10 @@ public final class Trainer {
             for (Evaluation e : evals) arr.addObject().put("step", e.step()).put("train_loss", e.trainLoss()).put("held_out_loss", e.heldOutLoss());
             AtomicFiles.writeString(tmp.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
             // swap: checkpoint → checkpoint.old, checkpoint.tmp → checkpoint, drop old
-            deleteTree(old);
+            AtomicFiles.deleteTree(old);
             if (Files.exists(ckpt)) Files.move(ckpt, old);
             Files.move(tmp, ckpt);
-            deleteTree(old);
+            AtomicFiles.deleteTree(old);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint in " + out + ": " + e.getMessage(), e);
         }
@@ -231,7 +229,7 @@ public final class Trainer {
         Path old = out.resolve("checkpoint.old");
         try {
             if (!Files.exists(ckpt) && Files.exists(old.resolve("state.json"))) Files.move(old, ckpt);
-            deleteTree(out.resolve("checkpoint.tmp"));
+            AtomicFiles.deleteTree(out.resolve("checkpoint.tmp"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -250,13 +248,6 @@ public final class Trainer {
             return new State(node.get("step").asInt(), evals);
         } catch (IOException e) {
             throw new InputException(ckpt + "/state.json: unreadable (" + e.getMessage() + ")", e);
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(x);
         }
     }
 }

@@ -6,6 +6,7 @@ import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
+import dev.imprint.io.AtomicFiles;
 import dev.imprint.model.GPT2;
 import dev.imprint.model.GPT2Config;
 import dev.imprint.model.Gpt2BpeTokenizer;
@@ -15,14 +16,11 @@ import dev.imprint.model.Tokenizer;
 import dev.imprint.model.TrackedLayer;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 
 /**
  * Peak memory of query batching at GPT-2-small shape through {@link InfluenceAnalysis#score}: many
@@ -67,16 +65,7 @@ public final class QueryMemoryBench {
                     queries, rank, store.size(), (System.nanoTime() - t0) / 1e9, Runtime.getRuntime().maxMemory() / 1e9, BenchMain.peakRss(),
                     results.getFirst().top().getFirst().sequence());
         } finally {
-            delete(dir);
-        }
-    }
-
-    /** Removes the temporary corpus and store. */
-    private static void delete(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            AtomicFiles.deleteTree(dir); // the temporary corpus and store
         }
     }
 }
