@@ -29,7 +29,8 @@ final class FitCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
     String strategy;
-    @Option(names = "--fitting-sequences", description = "Size of the seeded fitting sample (default: 1000).")
+    @Option(names = "--fitting-sequences", description = "Size of the seeded fitting sample (default: "
+            + InfluenceAnalysis.FitSettings.DEFAULT_FITTING_SEQUENCES + ").")
     Integer fitting;
     @Option(names = "--fitting-tokens", description = "Instead of a count: the smallest seeded sample holding at least this many tokens.")
     Long fittingTokens;
@@ -52,11 +53,10 @@ final class FitCommand implements Callable<Integer> {
         try (Inputs.Opened in = inputs.open()) {
             long t0 = System.nanoTime();
             int count = fittingTokens != null ? InfluenceAnalysis.sequencesForTokens(in.store(), fittingTokens, seed)
-                    : Math.min(fitting != null ? fitting : 1000, in.store().size());
+                    : Math.min(fitting != null ? fitting : InfluenceAnalysis.FitSettings.DEFAULT_FITTING_SEQUENCES, in.store().size());
             InfluenceAnalysis.fit(in.model(), in.store(), in.dir().fingerprint(), out,
                     new InfluenceAnalysis.FitSettings(s, count, inputs.batchSize, seed, l), Damping.paperDefault(), new StageBars());
-            long tokens = 0;
-            for (int i : in.store().sample(count, seed)) tokens += in.store().length(i);
+            long tokens = in.store().tokens(in.store().sample(count, seed));
             System.out.printf("%s: %s factors for %d layers fitted on %d sequences, %d tokens (%.1f s)%n", out, s.name(),
                     in.model().trackedLayers().size(), count, tokens, (System.nanoTime() - t0) / 1e9);
         }

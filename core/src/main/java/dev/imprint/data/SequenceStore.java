@@ -221,6 +221,13 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
         return Sampler.sample(size(), count, seed);
     }
 
+    /** Σ of the lengths of sequences {@code indices}: their tokens. */
+    public long tokens(int[] indices) {
+        long n = 0;
+        for (int i : indices) n += length(i);
+        return n;
+    }
+
     // ---------------------------------------------------------------- provenance and text
 
     /** The id of the document sequence i starts in (its first piece's). */

@@ -39,13 +39,16 @@ public final class InfluenceAnalysis {
      * @param labels           sampled (the Fisher) or true (empirical Fisher)
      */
     public record FitSettings(Strategy strategy, int fittingSequences, int batchSize, long seed, FittingPass.Labels labels) {
+        /** The fitting sample's size unless one is given. */
+        public static final int DEFAULT_FITTING_SEQUENCES = 1000;
+
         public FitSettings {
             if (fittingSequences < 1) throw new IllegalArgumentException("fitting sequences " + fittingSequences + " must be at least 1");
             if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
         }
 
         public static FitSettings defaults() {
-            return new FitSettings(Strategy.defaultStrategy(), 1000, 8, 0, FittingPass.Labels.SAMPLED);
+            return new FitSettings(Strategy.defaultStrategy(), DEFAULT_FITTING_SEQUENCES, 8, 0, FittingPass.Labels.SAMPLED);
         }
     }
 
@@ -104,19 +107,13 @@ public final class InfluenceAnalysis {
     public static int sequencesForTokens(SequenceStore store, long tokens, long seed) {
         if (tokens < 1) throw new IllegalArgumentException("token budget " + tokens + " must be at least 1");
         int lo = 1, hi = store.size();
-        if (tokensOf(store, store.sample(hi, seed)) < tokens) return hi;
+        if (store.tokens(store.sample(hi, seed)) < tokens) return hi;
         while (lo < hi) { // invariant: the sample of hi reaches the budget
             int mid = (lo + hi) >>> 1;
-            if (tokensOf(store, store.sample(mid, seed)) >= tokens) hi = mid;
+            if (store.tokens(store.sample(mid, seed)) >= tokens) hi = mid;
             else lo = mid + 1;
         }
         return hi;
-    }
-
-    private static long tokensOf(SequenceStore store, int[] sample) {
-        long n = 0;
-        for (int i : sample) n += store.length(i);
-        return n;
     }
 
     /** Fits (or reuses, when {@code factorsDir} holds them for the same arguments) the strategy's factors. */

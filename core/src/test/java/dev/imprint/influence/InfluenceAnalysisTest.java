@@ -34,9 +34,7 @@ class InfluenceAnalysisTest {
     static final String[] WORDS = {"the", "whale", "ship", "sea", "captain", "white", "storm", "harbor", "rope", "deck", "night", "calm"};
 
     static long tokens(SequenceStore store, int count) {
-        long n = 0;
-        for (int i : store.sample(count, 5)) n += store.length(i);
-        return n;
+        return store.tokens(store.sample(count, 5));
     }
 
     @Test
