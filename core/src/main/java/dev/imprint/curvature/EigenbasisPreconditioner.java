@@ -38,15 +38,20 @@ public final class EigenbasisPreconditioner implements Preconditioner {
     @Override
     public Mat precondition(Mat v) {
         Preconditioner.checkShape(this, v);
-        int p = rows(), a = cols();
-        Mat t = Mat.zeros(p, a), u = Mat.zeros(p, a), out = Mat.zeros(p, a);
-        Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
-        Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A: V in the eigenbasis
+        Mat u = toEigenbasis(v), t = Mat.zeros(rows(), cols()), out = Mat.zeros(rows(), cols());
         float[] d = u.data();
         for (int i = 0; i < d.length; i++) d[i] = (float) (d[i] * reciprocal[i]); // ⊘ (Λ + λ)
         Gemm.mulTransB(t, u, activationVectors, false);  // · Q_Aᵀ
         Gemm.mul(out, gradientVectors, t, false);        // Q_S ·
         return out;
+    }
+
+    /** Q_Sᵀ V Q_A: V in the Kronecker eigenbasis, a fresh (P, A) matrix. */
+    private Mat toEigenbasis(Mat v) {
+        Mat t = Mat.zeros(rows(), cols()), u = Mat.zeros(rows(), cols());
+        Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
+        Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A
+        return u;
     }
 
     /**
@@ -56,11 +61,7 @@ public final class EigenbasisPreconditioner implements Preconditioner {
     @Override
     public double quadraticForm(Mat v) {
         Preconditioner.checkShape(this, v);
-        int p = rows(), a = cols();
-        Mat t = Mat.zeros(p, a), u = Mat.zeros(p, a);
-        Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
-        Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A
-        return Preconditioner.weightedSquares(u, reciprocal);
+        return Preconditioner.weightedSquares(toEigenbasis(v), reciprocal);
     }
 
     @Override

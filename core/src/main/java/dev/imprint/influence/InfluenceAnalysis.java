@@ -193,28 +193,22 @@ public final class InfluenceAnalysis {
         // compressed as soon as it is prepared (and kept at full rank only within the budget)
         List<PreparedQuery> full = new ArrayList<>();
         double[] logProbs = new double[Q];
-        progress.start("Preparing queries (gradient, preconditioning" + (lowRank ? ", rank-" + settings.rank() + " compression)" : ")"),
-                Q, Progress.Unit.ITEMS);
         InfluenceScorer first;
         if (lowRank) {
+            progress.start("Preparing queries (gradient, preconditioning, rank-" + settings.rank() + " compression)", Q, Progress.Unit.ITEMS);
             List<LowRankQuery> compressed = new ArrayList<>();
             for (int q = 0; q < Q; q++) {
-                PreparedQuery p = QueryGradient.compute(model, queries.get(q)).precondition(preconditioners, model.trackedLayers());
+                PreparedQuery p = prepare(model, preconditioners, queries.get(q));
                 logProbs[q] = p.logProb();
                 compressed.add(LowRankQuery.compress(p, settings.rank()));
                 if (keepFull) full.add(p);
                 progress.step(1);
             }
+            progress.done();
             first = InfluenceScorer.lowRank(model, compressed);
         } else {
-            first = InfluenceScorer.fullRank(model, queries, q -> {
-                PreparedQuery p = QueryGradient.compute(model, queries.get(q)).precondition(preconditioners, model.trackedLayers());
-                logProbs[q] = p.logProb();
-                progress.step(1);
-                return p;
-            });
+            first = exactScorer(model, preconditioners, queries, logProbs, progress, "Preparing queries (gradient, preconditioning)");
         }
-        progress.done();
 
         // which queries score which sequences: membership[q] is null when q takes all
         java.util.BitSet[] membership = new java.util.BitSet[Q];
@@ -256,7 +250,8 @@ public final class InfluenceAnalysis {
             int to = Math.min(Q, from + group);
             InfluenceScorer exact = !lowRank ? first
                     : keepFull ? new InfluenceScorer(model, full)
-                    : prepareAgain(model, preconditioners, queries, from, to, progress);
+                    : exactScorer(model, preconditioners, queries.subList(from, to), null, progress,
+                            "Preparing queries " + (from + 1) + "–" + to + " of " + Q + " again at full rank");
             List<List<TopK.Entry>> top = new ArrayList<>();
             for (int q = from; q < to; q++) top.add(tops[q].sorted());
             if (lowRank) top = rescore(exact, store, top, settings, progress, group == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
@@ -275,12 +270,21 @@ public final class InfluenceAnalysis {
         return results;
     }
 
-    /** Queries [from, to) prepared again at full rank, each straight into an exact scorer. */
-    private static InfluenceScorer prepareAgain(GPT2 model, Preconditioners preconditioners, List<Query> queries, int from, int to, Progress progress) {
-        List<Query> members = queries.subList(from, to);
-        progress.start("Preparing queries " + (from + 1) + "–" + to + " of " + queries.size() + " again at full rank", members.size(), Progress.Unit.ITEMS);
-        InfluenceScorer exact = InfluenceScorer.fullRank(model, members, i -> {
-            PreparedQuery p = QueryGradient.compute(model, members.get(i)).precondition(preconditioners, model.trackedLayers());
+    /** A query's gradient, preconditioned at full rank (SPEC §4). */
+    private static PreparedQuery prepare(GPT2 model, Preconditioners preconditioners, Query query) {
+        return QueryGradient.compute(model, query).precondition(preconditioners, model.trackedLayers());
+    }
+
+    /**
+     * An exact scorer of {@code queries}, each prepared straight into it; query i's log p goes to
+     * {@code logProbs[i]} unless that is null.
+     */
+    private static InfluenceScorer exactScorer(GPT2 model, Preconditioners preconditioners, List<Query> queries, double[] logProbs,
+                                               Progress progress, String title) {
+        progress.start(title, queries.size(), Progress.Unit.ITEMS);
+        InfluenceScorer exact = InfluenceScorer.fullRank(model, queries, i -> {
+            PreparedQuery p = prepare(model, preconditioners, queries.get(i));
+            if (logProbs != null) logProbs[i] = p.logProb();
             progress.step(1);
             return p;
         });
