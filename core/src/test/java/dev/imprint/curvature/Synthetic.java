@@ -99,25 +99,25 @@ final class Synthetic {
 
     /** Σ_b Σ_t x_t x_tᵀ in float64 for x = ā (activation) or Ds. */
     double[] gramSum(int layer, boolean activation) {
-        float[][] rows = activation ? activations[layer] : outputGradients[layer];
-        int n = activation ? layers.get(layer).activationDim() : layers.get(layer).outFeatures();
-        double[] sum = new double[n * n];
-        for (int b = 0; b < sequences(); b++)
-            for (int t = 0; t < lengths[b]; t++)
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < n; j++) sum[i * n + j] += (double) rows[b][t * n + i] * rows[b][t * n + j];
-        return sum;
+        return gramSum(layer, activation, false);
     }
 
     /** Σ_b Σ_t |x_ti x_tj|: the scale of the covariance rounding error bound. */
     double[] absGramSum(int layer, boolean activation) {
+        return gramSum(layer, activation, true);
+    }
+
+    private double[] gramSum(int layer, boolean activation, boolean abs) {
         float[][] rows = activation ? activations[layer] : outputGradients[layer];
         int n = activation ? layers.get(layer).activationDim() : layers.get(layer).outFeatures();
         double[] sum = new double[n * n];
         for (int b = 0; b < sequences(); b++)
             for (int t = 0; t < lengths[b]; t++)
                 for (int i = 0; i < n; i++)
-                    for (int j = 0; j < n; j++) sum[i * n + j] += Math.abs((double) rows[b][t * n + i] * rows[b][t * n + j]);
+                    for (int j = 0; j < n; j++) {
+                        double x = (double) rows[b][t * n + i] * rows[b][t * n + j];
+                        sum[i * n + j] += abs ? Math.abs(x) : x;
+                    }
         return sum;
     }
 
