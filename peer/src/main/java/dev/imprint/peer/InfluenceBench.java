@@ -132,23 +132,23 @@ public final class InfluenceBench {
         // warm-up on the first batch, then rounds that time every stage once each, so that load from
         // elsewhere on the machine falls on all stages alike; each stage's fastest round is reported
         for (Stage st : stages) {
-            st.reset().run();
-            st.step().accept(data.getFirst());
+            st.reset.run();
+            st.step.accept(data.getFirst());
         }
         for (int r = 0; r < repeats; r++) {
             for (Stage st : stages) {
-                st.reset().run();
-                if (st.tap() != null) st.tap().nanos = 0;
+                st.reset.run();
+                if (st.tap != null) st.tap.nanos = 0;
                 long t0 = System.nanoTime();
-                data.forEach(st.step());
+                data.forEach(st.step);
                 st.record((System.nanoTime() - t0) / 1e9);
             }
         }
         double base = stages.getFirst().best;
         for (Stage st : stages) {
-            report(st.name(), st.best, base, tokens);
-            if (st.tap() != null) report("  of which in the tap", st.tapBest, base, tokens);
-            if (st.name().startsWith("covariance"))
+            report(st.name, st.best, base, tokens);
+            if (st.tap != null) report("  of which in the tap", st.tapBest, base, tokens);
+            if (st.name.startsWith("covariance"))
                 System.out.printf("  %-44s %8.2f s   (%d layers, one-off)%n", "eigendecomposition", tEig, layers.size());
         }
         System.out.printf("  %-44s %8.2f x   (covariance + correction passes)%n", "fitting, ratio", (stages.get(2).best + stages.get(3).best) / base);
@@ -171,11 +171,6 @@ public final class InfluenceBench {
             this.tap = tap;
             this.step = step;
         }
-
-        String name() { return name; }
-        Runnable reset() { return reset; }
-        TimedTap tap() { return tap; }
-        Consumer<SequenceBatch> step() { return step; }
 
         void record(double seconds) {
             if (seconds < best) {
