@@ -5,10 +5,11 @@ package dev.imprint;
  * The message is one line that names the input and the problem; the CLI prints it without a stack
  * trace and exits with {@link #exitCode()}: {@value #INVALID} for an invalid or malformed input
  * (and, from the CLI, a bad flag), {@value #NOT_FOUND} for a missing file or folder,
- * {@value #MISMATCH} for outputs written with other arguments (a fingerprint mismatch).
+ * {@value #MISMATCH} for outputs written with other arguments (a fingerprint mismatch),
+ * {@value #OUT_OF_MEMORY} for work that will not fit the Java heap.
  */
 public class InputException extends RuntimeException {
-    public static final int INVALID = 2, NOT_FOUND = 3, MISMATCH = 4;
+    public static final int INVALID = 2, NOT_FOUND = 3, MISMATCH = 4, OUT_OF_MEMORY = 5;
     private final int exitCode;
 
     public InputException(String message) {
@@ -27,6 +28,11 @@ public class InputException extends RuntimeException {
     /** Existing outputs were made with other arguments (their fingerprint differs). */
     public static InputException mismatch(String message) {
         return new InputException(message, MISMATCH, null);
+    }
+
+    /** The work would not fit the Java heap: refused before it starts. */
+    public static InputException outOfMemory(String message) {
+        return new InputException(message, OUT_OF_MEMORY, null);
     }
 
     protected InputException(String message, int exitCode, Throwable cause) {

@@ -11,7 +11,7 @@ import dev.imprint.data.StoreCache;
 import dev.imprint.influence.FittingPass;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.ModelDirectory;
 import dev.imprint.model.TrackedLayer;
@@ -77,8 +77,8 @@ final class DemoCommand implements Callable<Integer> {
         int k = QueryCommand.parseRank(rank), kCandidates = QueryCommand.parseCandidates(candidates);
         try (ModelDirectory dir = ModelDirectory.load(modelDir);
              SequenceStore store = StoreCache.forCorpus(corpus, root.getParent(), dir.tokenizer(), StoreCache.fileId(modelDir.resolve("tokenizer.json")),
-                     dir.config().nPositions(), new ConsoleProgress())) {
-            GPT2 model = dir.model(LayerSelection.MLP);
+                     dir.config().contextLength(), new ConsoleProgress())) {
+            LanguageModel model = dir.model(LayerSelection.MLP);
             long t1 = System.nanoTime();
             Strategy ekfac = Strategy.defaultStrategy();
             Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), root.resolve("factors"),
@@ -151,7 +151,7 @@ final class DemoCommand implements Callable<Integer> {
             if (line.isBlank()) continue;
             try {
                 var n = json.readTree(line);
-                out.add(Query.of(n.get("id").asText(), n.get("prompt").asText(), n.get("completion").asText(), dir.tokenizer(), dir.config().nPositions()));
+                out.add(Query.of(n.get("id").asText(), n.get("prompt").asText(), n.get("completion").asText(), dir.tokenizer(), dir.config().contextLength()));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -3,8 +3,9 @@ package dev.imprint.cli;
 import dev.imprint.data.ConsoleProgress;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.StoreCache;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.LayerSelection;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.ModelDirectory;
 import picocli.CommandLine.Option;
 
@@ -12,13 +13,13 @@ import java.nio.file.Path;
 
 /** The options every analysis command shares, and what they open: a model and its sequence store. */
 final class Inputs {
-    @Option(names = "--model", required = true, description = "Model folder: config.json, model.safetensors, tokenizer.json.")
+    @Option(names = "--model", required = true, description = "Hugging Face model folder: config.json, model.safetensors (or shards with model.safetensors.index.json), tokenizer.json.")
     Path model;
     @Option(names = "--corpus", required = true, description = "Training corpus (folder or file) or a built sequence store.")
     Path corpus;
     @Option(names = "--layers", defaultValue = "mlp", description = "Tracked layers: mlp (the paper's default) or all (attention projections too).")
     String layers;
-    @Option(names = "--seq-len", defaultValue = "0", description = "Tokens per training sequence (default: the model's context).")
+    @Option(names = "--seq-len", defaultValue = "0", description = "Tokens per training sequence (default: the model's context, at most 2048).")
     int seqLen;
     @Option(names = "--batch-size", defaultValue = "8", description = "Sequences per forward/backward (default: ${DEFAULT-VALUE}).")
     int batchSize;
@@ -26,13 +27,16 @@ final class Inputs {
     Path cache;
 
     /** An opened model and store. */
-    record Opened(ModelDirectory dir, GPT2 model, SequenceStore store) implements AutoCloseable {
+    record Opened(ModelDirectory dir, LanguageModel model, SequenceStore store) implements AutoCloseable {
         @Override
         public void close() {
             store.close();
             dir.close();
         }
     }
+
+    /** The longest default sequence: real checkpoints have contexts of 32k–128k tokens, far more than a training document needs. */
+    static final int DEFAULT_MAX_SEQ_LEN = 2048;
 
     LayerSelection selection() {
         return switch (layers) {
@@ -45,10 +49,13 @@ final class Inputs {
     Opened open() {
         if (batchSize < 1) throw new dev.imprint.InputException("--batch-size must be at least 1");
         LayerSelection sel = selection();
+        ModelConfig c = ModelDirectory.readConfig(model);
+        System.err.printf("model: %s, %d layers, %,d parameters: %,d MiB of weights in the heap%n",
+                c.family().modelType(), c.layers(), c.parameterCount(), ModelDirectory.weightBytes(c) >> 20);
         ModelDirectory dir = ModelDirectory.load(model);
-        int len = seqLen > 0 ? seqLen : dir.config().nPositions();
-        if (len > dir.config().nPositions())
-            throw new dev.imprint.InputException("--seq-len " + len + " exceeds the model context of " + dir.config().nPositions());
+        int len = seqLen > 0 ? seqLen : Math.min(dir.config().contextLength(), DEFAULT_MAX_SEQ_LEN);
+        if (len > dir.config().contextLength())
+            throw new dev.imprint.InputException("--seq-len " + len + " exceeds the model context of " + dir.config().contextLength());
         SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), dir.tokenizer(),
                 StoreCache.fileId(model.resolve("tokenizer.json")), len, new ConsoleProgress());
         return new Opened(dir, dir.model(sel), store);

@@ -65,7 +65,7 @@ public final class Main implements Runnable {
             // the heap is a setting, not a bug: say how to raise it (outputs are written atomically, so nothing is half-written)
             System.err.printf("imprint: out of memory with a %d MiB Java heap; give it more with IMPRINT_HEAP (e.g. IMPRINT_HEAP=8g)%n",
                     Runtime.getRuntime().maxMemory() >> 20);
-            code = 5;
+            code = InputException.OUT_OF_MEMORY;
         }
         System.exit(code);
     }

@@ -71,7 +71,7 @@ final class QueryCommand implements Callable<Integer> {
         Strategy s = factorOptions.strategy();
         factorOptions.damping(); // a bad value is reported before any work
         try (Inputs.Opened in = inputs.open()) {
-            int context = in.dir().config().nPositions();
+            int context = in.dir().config().contextLength();
             List<Query> queries = source.file != null ? readQueries(source.file, in, context)
                     : List.of(Query.of("q1", source.single.prompt, source.single.completion, in.dir().tokenizer(), context));
             int kCandidates = parseCandidates(candidates);

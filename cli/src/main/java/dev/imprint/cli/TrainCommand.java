@@ -21,11 +21,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code imprint train}: a GPT-2 trained on a corpus, written in the Hugging Face layout. */
+/** {@code imprint train}: a GPT-2, Llama-style or GPT-NeoX model trained on a corpus, written in the Hugging Face layout. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a GPT-2 on a corpus and write it as a Hugging Face model folder",
+        description = {"Train a GPT-2, Llama-style or GPT-NeoX model on a corpus and write it as a Hugging Face model folder",
                 "(config.json, model.safetensors, tokenizer.json). Resumes from OUT/checkpoint after an interruption."},
         footer = {"", "Examples:", "  imprint train --corpus my-docs/ --out models/tiny --preset tiny",
+                "  imprint train --corpus my-docs/ --out models/tiny-llama --preset tiny --arch llama",
                 "  imprint train --corpus ~/.cache/imprint/demo-corpus --out models/demo --preset demo"})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--corpus", required = true, description = "Corpus folder or file, or a built sequence store.")
@@ -34,6 +35,8 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--preset", defaultValue = "demo", description = "tiny (under a minute) or demo (default: ${DEFAULT-VALUE}).")
     String preset;
+    @Option(names = "--arch", defaultValue = "gpt2", description = "gpt2, llama (RMSNorm, rotary, grouped-query attention, SwiGLU) or neox (Pythia's GPT-NeoX) (default: ${DEFAULT-VALUE}).")
+    String arch;
     @Option(names = "--steps", defaultValue = "0", description = "Optimizer steps (default: the preset's).")
     int steps;
     @Option(names = "--seed", defaultValue = "1", description = "Seed for initialization, split and data order (default: ${DEFAULT-VALUE}).")
@@ -45,7 +48,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainingPreset p;
         try {
-            p = TrainingPreset.named(preset);
+            p = TrainingPreset.named(preset, TrainingPreset.Arch.named(arch));
         } catch (IllegalArgumentException e) {
             throw new dev.imprint.InputException(e.getMessage());
         }
@@ -57,8 +60,8 @@ final class TrainCommand implements Callable<Integer> {
         try (HfTokenizer tok = HfTokenizer.load(tokenizerJson);
              SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), tok,
                      StoreCache.fileId(tokenizerJson), p.seqLen(), new ConsoleProgress())) {
-            System.err.printf("training %s (%,d parameters) on %,d sequences of %d tokens, %d steps of %d sequences%n",
-                    p.name(), p.config().parameterCount(), store.size(), store.seqLen(), settings.steps(), settings.batchSize());
+            System.err.printf("training %s %s (%,d parameters) on %,d sequences of %d tokens, %d steps of %d sequences%n",
+                    p.config().family().modelType(), p.name(), p.config().parameterCount(), store.size(), store.seqLen(), settings.steps(), settings.batchSize());
             Trainer trainer = new Trainer(p.config(), store, settings, out);
             Trainer.Result r;
             try (ProgressBar bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(settings.steps())
@@ -88,7 +91,7 @@ final class TrainCommand implements Callable<Integer> {
             double unigram = unigramEntropy(store, trainer.heldOut());
             Trainer.Evaluation last = r.evaluations().getLast();
             ObjectNode summary = new ObjectMapper().createObjectNode();
-            summary.put("preset", p.name()).put("steps", r.steps()).put("seed", seed).put("tokens", r.tokens())
+            summary.put("preset", p.name()).put("arch", arch).put("steps", r.steps()).put("seed", seed).put("tokens", r.tokens())
                     .put("tokens_per_second", r.tokensPerSecond()).put("resumed_from", r.resumedFrom())
                     .put("held_out_loss", last.heldOutLoss()).put("unigram_entropy", unigram);
             var curve = summary.putArray("evaluations");

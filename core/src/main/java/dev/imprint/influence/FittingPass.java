@@ -2,7 +2,7 @@ package dev.imprint.influence;
 
 import dev.imprint.curvature.TapPass;
 import dev.imprint.data.SequenceSource;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.GradientTap;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
@@ -23,7 +23,7 @@ import java.util.Arrays;
  * @param seed      label sampling seed
  * @param labels    sampled (default) or true labels
  */
-public record FittingPass(GPT2 model, SequenceSource source, int[] sequences, int batchSize, long seed, Labels labels) implements TapPass {
+public record FittingPass(LanguageModel model, SequenceSource source, int[] sequences, int batchSize, long seed, Labels labels) implements TapPass {
     /** Which targets the curvature passes backpropagate. */
     public enum Labels {
         /** ŷ_t drawn from softmax(logits_t): the true Fisher, as the paper prescribes. */

@@ -10,7 +10,7 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +21,8 @@ import java.util.List;
  * queries against every training sequence.
  *
  * <pre>{@code
- * GPT2 model = new GPT2(Parameters.load(dir.resolve("model.safetensors"), config), LayerSelection.MLP);
+ * ModelDirectory dir = ModelDirectory.load(modelFolder);
+ * LanguageModel model = dir.model(LayerSelection.MLP);
  * Preconditioners pre = InfluenceAnalysis.fit(model, store, modelId, factorsDir, FitSettings.defaults(), Damping.paperDefault(), FitProgress.NONE);
  * List<QueryResult> results = InfluenceAnalysis.score(model, store, pre, List.of(query), ScoreSettings.defaults(), Progress.NONE);
  * }</pre>
@@ -117,7 +118,7 @@ public final class InfluenceAnalysis {
     }
 
     /** Fits (or reuses, when {@code factorsDir} holds them for the same arguments) the strategy's factors. */
-    public static Preconditioners fit(GPT2 model, SequenceStore store, String modelFingerprint, Path factorsDir,
+    public static Preconditioners fit(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                       FitSettings settings, Damping damping, FitProgress progress) {
         int[] fitting = store.sample(Math.min(settings.fittingSequences(), store.size()), settings.seed());
         // the label choice changes every stage's output, so it is part of what the factors depend on
@@ -133,7 +134,7 @@ public final class InfluenceAnalysis {
      * fitting sample size, seed and label choice are read from its arguments file, the model and
      * store must be the ones it was fitted for, and every stage {@code strategy} reads must be there.
      */
-    public static Preconditioners openFitted(GPT2 model, SequenceStore store, String modelFingerprint, Path factorsDir,
+    public static Preconditioners openFitted(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                              Strategy strategy, Damping damping) {
         Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
         if (!java.nio.file.Files.exists(file))
@@ -173,13 +174,13 @@ public final class InfluenceAnalysis {
      * prepared again a group at a time, each straight into the scorer, with a group filling a
      * quarter of the heap, so that memory stays bounded whatever the number of queries.
      */
-    public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
+    public static List<QueryResult> score(LanguageModel model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                           List<int[]> candidates, ScoreSettings settings, Progress progress) {
         return score(model, store, preconditioners, queries, candidates, settings, progress, Runtime.getRuntime().maxMemory() / 4);
     }
 
     /** As above, holding at most {@code fullRankBytes} of full-rank queries at once when the rank is k (always at least one). */
-    static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
+    static List<QueryResult> score(LanguageModel model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                    List<int[]> candidates, ScoreSettings settings, Progress progress, long fullRankBytes) {
         int N = store.size(), Q = queries.size();
         if (candidates != null && candidates.size() != Q) throw new IllegalArgumentException(candidates.size() + " candidate sets for " + Q + " queries");
@@ -271,7 +272,7 @@ public final class InfluenceAnalysis {
     }
 
     /** A query's gradient, preconditioned at full rank (SPEC §4). */
-    private static PreparedQuery prepare(GPT2 model, Preconditioners preconditioners, Query query) {
+    private static PreparedQuery prepare(LanguageModel model, Preconditioners preconditioners, Query query) {
         return QueryGradient.compute(model, query).precondition(preconditioners, model.trackedLayers());
     }
 
@@ -279,7 +280,7 @@ public final class InfluenceAnalysis {
      * An exact scorer of {@code queries}, each prepared straight into it; query i's log p goes to
      * {@code logProbs[i]} unless that is null.
      */
-    private static InfluenceScorer exactScorer(GPT2 model, Preconditioners preconditioners, List<Query> queries, double[] logProbs,
+    private static InfluenceScorer exactScorer(LanguageModel model, Preconditioners preconditioners, List<Query> queries, double[] logProbs,
                                                Progress progress, String title) {
         progress.start(title, queries.size(), Progress.Unit.ITEMS);
         InfluenceScorer exact = InfluenceScorer.fullRank(model, queries, i -> {
@@ -296,7 +297,7 @@ public final class InfluenceAnalysis {
      * Self-influence r^T (G + λI)⁻¹ r of every training sequence of {@code store} (SPEC §4), raw:
      * high values flag outliers and memorized sequences.
      */
-    public static double[] selfInfluence(GPT2 model, SequenceStore store, Preconditioners preconditioners, int batchSize, Progress progress) {
+    public static double[] selfInfluence(LanguageModel model, SequenceStore store, Preconditioners preconditioners, int batchSize, Progress progress) {
         double[] out = new double[store.size()];
         progress.start("Self-influence", store.size(), Progress.Unit.ITEMS);
         for (int from = 0; from < store.size(); from += batchSize) {
@@ -309,7 +310,7 @@ public final class InfluenceAnalysis {
     }
 
     /** Scores with every sequence as a candidate for every query. */
-    public static List<QueryResult> score(GPT2 model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
+    public static List<QueryResult> score(LanguageModel model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                           ScoreSettings settings, Progress progress) {
         return score(model, store, preconditioners, queries, null, settings, progress);
     }

@@ -1,6 +1,6 @@
 package dev.imprint.influence;
 
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.GradientTap;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
@@ -22,7 +22,7 @@ import java.util.function.IntFunction;
 public final class InfluenceScorer {
     /** X is bounded to this many floats; more queries are processed in chunks of the same pass. */
     private static final long X_BUDGET = 1L << 25;
-    private final GPT2 model;
+    private final LanguageModel model;
     private final List<Query> queries;
     private final List<TrackedLayer> layers;
     private final LayerKernel kernel;
@@ -34,7 +34,7 @@ public final class InfluenceScorer {
     }
 
     /** Exact scoring with the full-rank preconditioned queries. */
-    public InfluenceScorer(GPT2 model, List<PreparedQuery> queries) {
+    public InfluenceScorer(LanguageModel model, List<PreparedQuery> queries) {
         this(model, queries.stream().map(PreparedQuery::query).toList(), fullRank(model.trackedLayers(), queries.size(), queries::get));
     }
 
@@ -43,7 +43,7 @@ public final class InfluenceScorer {
      * turn comes and copied into the scorer: at most one prepared query exists beside the scorer's
      * own copy, which halves peak memory against preparing them all first.
      */
-    public static InfluenceScorer fullRank(GPT2 model, List<Query> queries, IntFunction<PreparedQuery> prepare) {
+    public static InfluenceScorer fullRank(LanguageModel model, List<Query> queries, IntFunction<PreparedQuery> prepare) {
         return new InfluenceScorer(model, queries, fullRank(model.trackedLayers(), queries.size(), i -> {
             PreparedQuery p = prepare.apply(i);
             Query expected = queries.get(i);
@@ -54,11 +54,11 @@ public final class InfluenceScorer {
     }
 
     /** Batched scoring with rank-k queries (SPEC §5): Σ_t (Uᵀ Ds_t)ᵀ diag(σ) (Vᵀ ā_t). */
-    public static InfluenceScorer lowRank(GPT2 model, List<LowRankQuery> queries) {
+    public static InfluenceScorer lowRank(LanguageModel model, List<LowRankQuery> queries) {
         return new InfluenceScorer(model, queries.stream().map(LowRankQuery::query).toList(), lowRank(model.trackedLayers(), queries));
     }
 
-    private InfluenceScorer(GPT2 model, List<Query> queries, LayerKernel kernel) {
+    private InfluenceScorer(LanguageModel model, List<Query> queries, LayerKernel kernel) {
         if (queries.isEmpty()) throw new IllegalArgumentException("no queries to score");
         this.model = model;
         this.queries = List.copyOf(queries);

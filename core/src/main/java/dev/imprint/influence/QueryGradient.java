@@ -1,7 +1,7 @@
 package dev.imprint.influence;
 
 import dev.imprint.curvature.Preconditioners;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
 import dev.imprint.model.TrackedLayer;
@@ -22,7 +22,7 @@ import java.util.List;
 public record QueryGradient(Query query, double logProb, List<Mat> perLayer) {
 
     /** Runs the measurement forward and backward through {@code model}. */
-    public static QueryGradient compute(GPT2 model, Query query) {
+    public static QueryGradient compute(LanguageModel model, Query query) {
         List<TrackedLayer> layers = model.trackedLayers();
         Mat[] q = new Mat[layers.size()];
         SequenceBatch batch = SequenceBatch.of(query.tokens());

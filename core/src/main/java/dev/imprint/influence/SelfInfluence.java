@@ -1,7 +1,7 @@
 package dev.imprint.influence;
 
 import dev.imprint.curvature.Preconditioners;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
 import dev.imprint.tensor.Gemm;
@@ -17,7 +17,7 @@ public final class SelfInfluence {
     private SelfInfluence() {}
 
     /** Self-influence of every sequence of the batch, in double. */
-    public static double[] compute(GPT2 model, Preconditioners preconditioners, SequenceBatch batch) {
+    public static double[] compute(LanguageModel model, Preconditioners preconditioners, SequenceBatch batch) {
         int T = batch.seqLen();
         double[] out = new double[batch.batchSize()];
         model.forward(batch);

@@ -22,7 +22,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +68,10 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
-    /** A tensor to be written: float32, float64 or int64 payloads. */
+    /**
+     * A tensor to be written: float32, float64, int64, or float16/bfloat16 converted from float32
+     * (both rounded to nearest, ties to even; NaN stays NaN, overflow becomes infinity).
+     */
     public sealed interface Tensor {
         long[] shape();
 
@@ -86,18 +88,97 @@ public final class SafeTensors implements AutoCloseable {
         static Tensor i64(long[] data, long... shape) {
             return new I64Tensor(data, shape);
         }
+
+        /** IEEE half precision, converted from {@code values} by {@link Float#floatToFloat16}. */
+        static Tensor f16(float[] values, long... shape) {
+            short[] bits = new short[values.length];
+            for (int i = 0; i < bits.length; i++) bits[i] = Float.floatToFloat16(values[i]);
+            return new F16Tensor(bits, shape);
+        }
+
+        /** bfloat16 (the top 16 bits of a float32), converted from {@code values} by {@link #bf16Bits}. */
+        static Tensor bf16(float[] values, long... shape) {
+            short[] bits = new short[values.length];
+            for (int i = 0; i < bits.length; i++) bits[i] = bf16Bits(values[i]);
+            return new BF16Tensor(bits, shape);
+        }
     }
 
     record F32Tensor(float[] data, long[] shape) implements Tensor {
+        F32Tensor {
+            checkShape(data, shape);
+        }
+
         public DType dtype() { return DType.F32; }
     }
 
     record F64Tensor(double[] data, long[] shape) implements Tensor {
+        F64Tensor {
+            checkShape(data, shape);
+        }
+
         public DType dtype() { return DType.F64; }
     }
 
     record I64Tensor(long[] data, long[] shape) implements Tensor {
+        I64Tensor {
+            checkShape(data, shape);
+        }
+
         public DType dtype() { return DType.I64; }
+    }
+
+    /** Half-precision bit patterns ({@link Float#floatToFloat16}'s). */
+    record F16Tensor(short[] data, long[] shape) implements Tensor {
+        F16Tensor {
+            checkShape(data, shape);
+        }
+
+        public DType dtype() { return DType.F16; }
+    }
+
+    /** bfloat16 bit patterns ({@link #bf16Bits}'). */
+    record BF16Tensor(short[] data, long[] shape) implements Tensor {
+        BF16Tensor {
+            checkShape(data, shape);
+        }
+
+        public DType dtype() { return DType.BF16; }
+    }
+
+    /** Whether the values fill the shape is checked by {@link #write}, whose message names the tensor. */
+    private static void checkShape(Object data, long[] shape) {
+        java.util.Objects.requireNonNull(data, "data");
+        java.util.Objects.requireNonNull(shape, "shape");
+        for (long d : shape)
+            if (d < 0) throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " has a negative dimension");
+    }
+
+    /**
+     * float32 → bfloat16 bits: the top 16 bits rounded to nearest, ties to even. A NaN keeps its sign
+     * and gets the quiet bit, so a NaN whose payload lies in the dropped bits cannot become infinity.
+     */
+    static short bf16Bits(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x0040);
+        // Cannot overflow: only NaN bit patterns lie within 0x8000 of the int range's ends.
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /** Bytes of {@code t}'s data, after checking that its values fill its shape exactly. */
+    static long dataBytes(String name, Tensor t) {
+        long elements = 1;
+        for (long d : t.shape()) elements = Math.multiplyExact(elements, d);
+        long len = switch (t) {
+            case F32Tensor f -> f.data().length;
+            case F64Tensor f -> f.data().length;
+            case I64Tensor f -> f.data().length;
+            case F16Tensor f -> f.data().length;
+            case BF16Tensor f -> f.data().length;
+        };
+        if (len != elements)
+            throw new IllegalArgumentException("tensor '" + name + "': " + len + " values for shape " + java.util.Arrays.toString(t.shape()));
+        return Math.multiplyExact(elements, t.dtype().bytes);
     }
 
     private final Path path;
@@ -156,13 +237,12 @@ public final class SafeTensors implements AutoCloseable {
         }
         if (root == null || !root.isObject()) throw bad(path, "header is not a JSON object");
         Map<String, Info> infos = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
             String name = e.getKey();
             JsonNode v = e.getValue();
             if (name.equals("__metadata__")) {
                 if (!v.isObject()) throw bad(path, "__metadata__ is not an object");
-                v.fields().forEachRemaining(m -> {
+                v.properties().forEach(m -> {
                     if (!m.getValue().isTextual()) throw bad(path, "__metadata__." + m.getKey() + " is not a string");
                     meta.put(m.getKey(), m.getValue().asText());
                 });
@@ -258,6 +338,7 @@ public final class SafeTensors implements AutoCloseable {
         switch (info.dtype()) {
             case F32 -> MemorySegment.copy(s, F32, 0, out, 0, n);
             case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16, i)); }
+            // The short sign-extends to an int and << 16 shifts those extension bits out: the sign lands in bit 31.
             case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat(s.getAtIndex(I16, i) << 16); }
             case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, i); }
             default -> throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a floating type");
@@ -325,23 +406,15 @@ public final class SafeTensors implements AutoCloseable {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            long elements = 1;
-            for (long d : t.shape()) elements *= d;
-            long len = switch (t) {
-                case F32Tensor f -> f.data().length;
-                case F64Tensor f -> f.data().length;
-                case I64Tensor f -> f.data().length;
-            };
-            if (len != elements)
-                throw new IllegalArgumentException("tensor '" + e.getKey() + "': " + len + " values for shape " + java.util.Arrays.toString(t.shape()));
+            long bytes = dataBytes(e.getKey(), t);
             ObjectNode n = header.putObject(e.getKey());
             n.put("dtype", t.dtype().name());
             var sh = n.putArray("shape");
             for (long d : t.shape()) sh.add(d);
             var off = n.putArray("data_offsets");
             off.add(offset);
-            off.add(offset + elements * t.dtype().bytes);
-            offset += elements * t.dtype().bytes;
+            off.add(offset + bytes);
+            offset += bytes;
         }
         byte[] h;
         try {
@@ -364,6 +437,8 @@ public final class SafeTensors implements AutoCloseable {
                         case F32Tensor f -> { for (float x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putFloat(x); } }
                         case F64Tensor f -> { for (double x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putDouble(x); } }
                         case I64Tensor f -> { for (long x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putLong(x); } }
+                        case F16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putShort(x); } }
+                        case BF16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putShort(x); } }
                     }
                 }
                 drain(ch, buf);

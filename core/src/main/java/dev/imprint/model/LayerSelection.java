@@ -1,9 +1,9 @@
 package dev.imprint.model;
 
-/** Which linear layers are tracked by taps (SPEC §2). The unembedding is never tracked. */
+/** Which linear layers are tracked by taps (method §2). Embeddings, norms and the unembedding never are. */
 public enum LayerSelection {
-    /** Both MLP matrices of every block (c_fc, c_proj): the paper's default. */
+    /** Every MLP matrix of every block (c_fc and c_proj; gate, up and down for SwiGLU): the paper's default. */
     MLP,
-    /** Every linear layer of every block: attention c_attn and c_proj too. */
+    /** Every linear layer of every block: the attention projections too. */
     ALL_LINEAR
 }

@@ -1,6 +1,7 @@
 package dev.imprint.model;
 
 import dev.imprint.InputException;
+import dev.imprint.io.CheckpointFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,39 +10,65 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
- * A Hugging Face model folder: {@code config.json}, {@code model.safetensors}, {@code tokenizer.json}.
+ * A Hugging Face model folder: {@code config.json}, the weights ({@code model.safetensors}, or
+ * shards listed by {@code model.safetensors.index.json}) and {@code tokenizer.json}.
  *
  * @param dir         the folder
  * @param config      its architecture
  * @param parameters  its weights
  * @param tokenizer   its tokenizer
- * @param fingerprint SHA-256 over config.json and model.safetensors: what fitted factors depend on
+ * @param fingerprint SHA-256 over config.json and the weight files: what fitted factors depend on
  */
-public record ModelDirectory(Path dir, GPT2Config config, Parameters parameters, HfTokenizer tokenizer, String fingerprint) implements AutoCloseable {
+public record ModelDirectory(Path dir, ModelConfig config, Parameters parameters, HfTokenizer tokenizer, String fingerprint) implements AutoCloseable {
 
-    /** Loads and validates the three files (one-line errors naming the file and the problem). */
-    public static ModelDirectory load(Path dir) {
+    /** Reads and validates config.json alone: what a caller shows (family, size, memory) before {@link #load}. */
+    public static ModelConfig readConfig(Path dir) {
         if (!Files.isDirectory(dir)) throw InputException.notFound(dir + ": no such model folder");
-        Path config = dir.resolve("config.json"), weights = dir.resolve("model.safetensors");
-        GPT2Config c = GPT2Config.read(config);
-        Parameters p = Parameters.load(weights, c);
+        return HfConfig.read(dir.resolve("config.json"));
+    }
+
+    /** Bytes of heap the weights take once loaded (float32). */
+    public static long weightBytes(ModelConfig config) {
+        return 4 * config.parameterCount();
+    }
+
+    /**
+     * Loads and validates the three parts (one-line errors naming the file and the problem). A model
+     * whose weights would not fit the heap that is free is refused before anything is read.
+     */
+    public static ModelDirectory load(Path dir) {
+        ModelConfig c = readConfig(dir);
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), need = weightBytes(c);
+        if (need > free)
+            throw InputException.outOfMemory(dir + ": the " + c.family().modelType() + " weights need " + (need >> 20) + " MiB of heap, "
+                    + (free >> 20) + " MiB is free; give it more with IMPRINT_HEAP");
+        Parameters p;
+        List<Path> files = new ArrayList<>();
+        files.add(dir.resolve("config.json"));
+        try (CheckpointFiles weights = CheckpointFiles.open(dir)) {
+            p = Parameters.load(weights, c);
+            files.addAll(weights.files());
+        }
         HfTokenizer t = Tokenizers.load(dir);
         if (t.vocabSize() > c.vocabSize()) {
             t.close();
             throw new InputException(dir + ": tokenizer.json has " + t.vocabSize() + " tokens but the model's vocabulary is " + c.vocabSize());
         }
-        return new ModelDirectory(dir, c, p, t, sha256(config, weights));
+        return new ModelDirectory(dir, c, p, t, sha256(files));
     }
 
     /** The model, tracking {@code selection}'s layers. */
-    public GPT2 model(LayerSelection selection) {
-        return new GPT2(parameters, selection);
+    public LanguageModel model(LayerSelection selection) {
+        return new Transformer(parameters, selection);
     }
 
-    private static String sha256(Path... files) {
+    private static String sha256(List<Path> files) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];

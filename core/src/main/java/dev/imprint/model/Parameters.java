@@ -1,117 +1,175 @@
 package dev.imprint.model;
 
 import dev.imprint.InputException;
+import dev.imprint.io.CheckpointFiles;
 import dev.imprint.io.SafeTensors;
 import dev.imprint.tensor.Mat;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
- * All of a model's parameters (or all of their gradients) in one float array laid out by
- * {@link ParameterLayout}; typed views by {@link ParameterKind} and layer.
+ * A model's parameters (or their gradients: the same layout), one float array per tensor of its
+ * {@link ParameterLayout}, so a model may hold more than 2³¹ parameters. Linear weights are held
+ * (out, in) as torch.nn.Linear does ({@link ParameterRole}).
  */
 public final class Parameters {
+    /** Largest single safetensors file {@link #save} writes before it shards, as Hugging Face's default. */
+    public static final long MAX_SHARD_BYTES = 5_000_000_000L;
     private final ParameterLayout layout;
-    private final float[] data;
+    private final float[][] tensors; // [entry index] (rows·cols)
 
     public Parameters(ParameterLayout layout) {
-        this(layout, new float[layout.size()]);
-    }
-
-    public Parameters(ParameterLayout layout, float[] data) {
-        if (data.length != layout.size())
-            throw new IllegalArgumentException("parameter array has " + data.length + " floats, layout needs " + layout.size());
         this.layout = layout;
-        this.data = data;
+        this.tensors = new float[layout.entries().size()][];
+        for (ParameterLayout.Entry e : layout.entries()) tensors[e.index()] = new float[e.size()];
     }
 
     public ParameterLayout layout() {
         return layout;
     }
 
-    /** The flat array (storage order of the layout). */
-    public float[] data() {
-        return data;
+    public ModelConfig config() {
+        return layout.config();
     }
 
-    public int offset(ParameterKind kind, int layer) {
-        return layout.offset(kind, layer);
+    /** The array of one tensor. */
+    public float[] tensor(ParameterLayout.Entry e) {
+        return tensors[e.index()];
     }
 
-    /** A matrix view of one tensor: (rows, cols) from {@link ParameterKind#shape}. */
-    public Mat mat(ParameterKind kind, int layer) {
-        int[] s = kind.shape(layout.config());
-        return Mat.of(data, offset(kind, layer), s[0], s[1]);
+    /** The array of one tensor, by role (and block). */
+    public float[] tensor(ParameterRole role, int layer) {
+        return tensors[layout.entry(role, layer).index()];
+    }
+
+    /** A matrix view (rows, cols) of one tensor; vectors are (1, n). */
+    public Mat mat(ParameterRole role, int layer) {
+        ParameterLayout.Entry e = layout.entry(role, layer);
+        return Mat.of(tensors[e.index()], e.rows(), e.cols());
+    }
+
+    /** Every tensor's array, in layout order. */
+    public java.util.List<float[]> tensors() {
+        return java.util.Arrays.asList(tensors);
     }
 
     public void zero() {
-        Arrays.fill(data, 0f);
+        for (float[] t : tensors) Arrays.fill(t, 0f);
     }
 
     /**
-     * GPT-2's initialization, seeded: weights N(0, 0.02²), the two residual projections of each
-     * block scaled by 1/√(2L), biases 0, layer-norm gains 1.
+     * GPT-2's initialization for every family, seeded: weights N(0, 0.02²), the two residual
+     * projections of each block (attention output, MLP down) scaled by 1/√(2L), biases 0, norm
+     * gains 1. Values are drawn in each tensor's checkpoint storage order, so a GPT-2 draws what
+     * it drew when it was held in Conv1D layout.
      */
-    public static Parameters initialize(GPT2Config config, long seed) {
-        Parameters p = new Parameters(new ParameterLayout(config));
+    public static Parameters initialize(ModelConfig config, long seed) {
+        Parameters p = new Parameters(config.layout());
         Random rng = new Random(seed);
-        double residualStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
+        double residualStd = 0.02 / Math.sqrt(2.0 * config.layers());
         for (ParameterLayout.Entry e : p.layout.entries()) {
-            switch (e.kind()) {
-                case LN1_W, LN2_W, LNF_W -> Arrays.fill(p.data, e.offset(), e.offset() + e.size(), 1f);
-                case WTE, WPE, QKV_W, FC_W -> gaussian(p.data, e, rng, 0.02);
-                case ATTN_PROJ_W, FC_PROJ_W -> gaussian(p.data, e, rng, residualStd);
-                default -> { /* biases stay 0 */ }
+            float[] t = p.tensors[e.index()];
+            switch (e.role()) {
+                case NORM1_W, NORM2_W, FINAL_NORM_W -> Arrays.fill(t, 1f);
+                case O_W, DOWN_W -> p.gaussian(e, rng, residualStd);
+                default -> { if (!e.role().vector()) p.gaussian(e, rng, 0.02); }
             }
         }
         return p;
     }
 
-    private static void gaussian(float[] data, ParameterLayout.Entry e, Random rng, double std) {
-        for (int i = e.offset(); i < e.offset() + e.size(); i++) data[i] = (float) (rng.nextGaussian() * std);
+    private void gaussian(ParameterLayout.Entry e, Random rng, double std) {
+        float[] stored = new float[e.size()];
+        for (int i = 0; i < stored.length; i++) stored[i] = (float) (rng.nextGaussian() * std);
+        fromStored(e, stored);
+    }
+
+    /** The tensor as its checkpoint stores it (GPT-2's Conv1D weights transposed to (in, out)). */
+    private float[] stored(ParameterLayout.Entry e) {
+        float[] t = tensors[e.index()];
+        return transposed(e) ? transpose(t, e.rows(), e.cols()) : t.clone();
+    }
+
+    private void fromStored(ParameterLayout.Entry e, float[] stored) {
+        float[] t = tensors[e.index()];
+        if (transposed(e)) System.arraycopy(transpose(stored, e.cols(), e.rows()), 0, t, 0, t.length);
+        else System.arraycopy(stored, 0, t, 0, t.length);
+    }
+
+    private boolean transposed(ParameterLayout.Entry e) {
+        return layout.config().family().storesTransposed(e.role());
+    }
+
+    /** (rows, cols) → (cols, rows). */
+    private static float[] transpose(float[] x, int rows, int cols) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j];
+        return out;
     }
 
     /**
-     * Reads Hugging Face GPT-2 weights from {@code model.safetensors}. Accepts names with or without
-     * the {@code transformer.} prefix; ignores the attention-mask buffers and a tied {@code lm_head}.
+     * Reads a model's weights (F32, F16 or BF16, one file or shards) in its family's Hugging Face
+     * names. Every tensor of the layout must be there with its shape and finite values; a tensor the
+     * layout does not have is an error (it would mean a different model), except the buffers some
+     * checkpoints carry and a {@code lm_head.weight} equal to a tied embedding. GPT-2 names are
+     * accepted with or without the {@code transformer.} prefix.
      */
-    public static Parameters load(Path file, GPT2Config config) {
-        Parameters p = new Parameters(new ParameterLayout(config));
-        try (SafeTensors st = SafeTensors.open(file)) {
-            String prefix = st.contains("transformer.wte.weight") ? "transformer." : "";
-            for (ParameterLayout.Entry e : p.layout.entries()) {
-                String name = prefix + e.name();
-                long[] expected = e.kind().vector() ? new long[] {e.cols()} : new long[] {e.rows(), e.cols()};
-                st.requireShape(name, expected);
-                float[] v = st.floats(name);
-                for (float x : v)
-                    if (!Float.isFinite(x)) throw new InputException(file + ": tensor '" + name + "' contains NaN or infinity");
-                System.arraycopy(v, 0, p.data, e.offset(), v.length);
+    public static Parameters load(Path modelDir, ModelConfig config) {
+        try (CheckpointFiles files = CheckpointFiles.open(modelDir)) {
+            return load(files, config);
+        }
+    }
+
+    /** As {@link #load(Path, ModelConfig)}, from weight files already open. */
+    public static Parameters load(CheckpointFiles files, ModelConfig config) {
+        Parameters p = new Parameters(config.layout());
+        Family family = config.family();
+        Set<String> used = new HashSet<>();
+        String where = files.files().size() == 1 ? files.files().getFirst().toString() : files.files().getFirst().getParent() + " (sharded weights)";
+        for (ParameterLayout.Entry e : p.layout.entries()) {
+            String name = e.name();
+            if (!files.contains(name) && family == Family.GPT2 && name.startsWith("transformer.") && files.contains(name.substring(12)))
+                name = name.substring(12);
+            if (!files.contains(name)) throw new InputException(where + ": missing tensor '" + e.name() + "' (the config describes a different model)");
+            boolean t = p.transposed(e);
+            files.requireShape(name, e.role().vector() ? new long[] {e.cols()} : t ? new long[] {e.cols(), e.rows()} : new long[] {e.rows(), e.cols()});
+            float[] v = files.floats(name);
+            for (float x : v)
+                if (!Float.isFinite(x)) throw new InputException(where + ": tensor '" + name + "' contains NaN or infinity");
+            p.fromStored(e, v);
+            used.add(name);
+        }
+        for (String name : files.names()) {
+            if (used.contains(name) || family.isBuffer(name)) continue;
+            if (config.tiedHead() && (name.equals("lm_head.weight") || name.equals("embed_out.weight"))) {
+                float[] head = files.floats(name), wte = p.tensor(ParameterRole.TOKEN_EMBEDDING, -1);
+                if (!Arrays.equals(head, wte))
+                    throw new InputException(where + ": " + name + " differs from the token embedding, but the config ties them (tie_word_embeddings)");
+                continue;
             }
-            if (st.contains("lm_head.weight")) {
-                float[] head = st.floats("lm_head.weight");
-                int wte = p.offset(ParameterKind.WTE, 0);
-                if (!Arrays.equals(head, 0, head.length, p.data, wte, wte + head.length))
-                    throw new InputException(file + ": lm_head.weight differs from wte.weight (untied unembedding is not supported)");
-            }
+            throw new InputException(where + ": tensor '" + name + "' is not part of a " + family.modelType() + " model with this config");
         }
         return p;
     }
 
-    /** Writes the weights in Hugging Face GPT-2 naming (no prefix, Conv1D layout), atomically. */
-    public void save(Path file, Map<String, String> metadata) {
-        Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>();
+    /** Writes the weights in the family's Hugging Face names and layout (F32), atomically; shards past {@link #MAX_SHARD_BYTES}. */
+    public void save(Path modelDir, Map<String, String> metadata) {
+        Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
         for (ParameterLayout.Entry e : layout.entries()) {
-            float[] v = Arrays.copyOfRange(data, e.offset(), e.offset() + e.size());
-            tensors.put(e.name(), e.kind().vector() ? SafeTensors.Tensor.f32(v, e.cols()) : SafeTensors.Tensor.f32(v, e.rows(), e.cols()));
+            float[] v = stored(e);
+            out.put(e.name(), e.role().vector() ? SafeTensors.Tensor.f32(v, e.cols())
+                    : transposed(e) ? SafeTensors.Tensor.f32(v, e.cols(), e.rows()) : SafeTensors.Tensor.f32(v, e.rows(), e.cols()));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         if (metadata != null) meta.putAll(metadata);
-        SafeTensors.write(file, tensors, meta);
+        CheckpointFiles.write(modelDir, out, meta, MAX_SHARD_BYTES);
     }
 }

@@ -22,7 +22,7 @@ public final class Tokenizers {
         return HfTokenizer.load(json, () -> {
             if (!Files.isRegularFile(config))
                 throw new InputException(json + ": no <|endoftext|> token, and no config.json beside it to give eos_token_id");
-            return GPT2Config.read(config).eosTokenId();
+            return HfConfig.read(config).eosTokenId();
         });
     }
 }

@@ -5,7 +5,7 @@ import dev.imprint.model.Parameters;
 import dev.imprint.tensor.Parallel;
 
 /**
- * AdamW (Loshchilov & Hutter) over one flat parameter block: decoupled weight decay on the weight
+ * AdamW (Loshchilov & Hutter) over a model's parameter tensors: decoupled weight decay on the weight
  * matrices only (biases, layer-norm gains and offsets are not decayed). The moments share the
  * parameters' layout.
  */
@@ -26,58 +26,55 @@ public final class AdamW {
 
     private static final int BLOCK = 1 << 14;
     private final Settings settings;
-    private final float[] m, v;       // first and second moments, parameter layout
-    private final float[] decayMask;  // 1 where weight decay applies, 0 elsewhere
+    private final Parameters m, v;   // first and second moments, the parameters' layout
     private long step;
 
     public AdamW(ParameterLayout layout, Settings settings) {
         this.settings = settings;
-        this.m = new float[layout.size()];
-        this.v = new float[layout.size()];
-        this.decayMask = new float[layout.size()];
-        for (ParameterLayout.Entry e : layout.entries())
-            if (!e.kind().vector()) java.util.Arrays.fill(decayMask, e.offset(), e.offset() + e.size(), 1f);
+        this.m = new Parameters(layout);
+        this.v = new Parameters(layout);
     }
 
     public long step() {
         return step;
     }
 
-    public float[] firstMoment() {
+    public Parameters firstMoment() {
         return m;
     }
 
-    public float[] secondMoment() {
+    public Parameters secondMoment() {
         return v;
     }
 
-    /** Restores the state saved by a checkpoint. */
-    public void restore(float[] m, float[] v, long step) {
-        if (m.length != this.m.length || v.length != this.v.length) throw new IllegalArgumentException("optimizer state does not match the model");
-        System.arraycopy(m, 0, this.m, 0, m.length);
-        System.arraycopy(v, 0, this.v, 0, v.length);
+    /** Restores the state saved by a checkpoint: the moments are read into {@link #firstMoment()} and {@link #secondMoment()} by the caller. */
+    public void restore(long step) {
         this.step = step;
     }
 
     /**
      * One update with learning rate {@code lr} from gradients {@code g} (already scaled and clipped):
-     * m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², θ ← θ − lr (m̂/(√v̂ + ε) + wd·θ) with bias-corrected m̂, v̂.
+     * m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², θ ← θ − lr (m̂/(√v̂ + ε) + wd·θ) with bias-corrected m̂, v̂;
+     * weight decay only on matrices.
      */
     public void update(Parameters params, Parameters grads, float lr) {
         step++;
-        float b1 = settings.beta1(), b2 = settings.beta2(), eps = settings.eps(), wd = settings.weightDecay();
+        float b1 = settings.beta1(), b2 = settings.beta2(), eps = settings.eps();
         float c1 = (float) (1 - Math.pow(b1, step)), c2 = (float) (1 - Math.pow(b2, step));
-        float[] p = params.data(), g = grads.data();
-        int n = p.length;
-        Parallel.forEach((n + BLOCK - 1) / BLOCK, blk -> {
-            int to = Math.min(n, (blk + 1) * BLOCK);
-            for (int i = blk * BLOCK; i < to; i++) {
-                float gi = g[i];
-                m[i] = b1 * m[i] + (1 - b1) * gi;
-                v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-                float mh = m[i] / c1, vh = v[i] / c2;
-                p[i] -= lr * (mh / ((float) Math.sqrt(vh) + eps) + wd * decayMask[i] * p[i]);
-            }
-        });
+        for (ParameterLayout.Entry e : params.layout().entries()) {
+            float[] p = params.tensor(e), g = grads.tensor(e), mt = m.tensor(e), vt = v.tensor(e);
+            float wd = e.role().vector() ? 0f : settings.weightDecay();
+            int n = p.length;
+            Parallel.forEach((n + BLOCK - 1) / BLOCK, blk -> {
+                int to = Math.min(n, (blk + 1) * BLOCK);
+                for (int i = blk * BLOCK; i < to; i++) {
+                    float gi = g[i];
+                    mt[i] = b1 * mt[i] + (1 - b1) * gi;
+                    vt[i] = b2 * vt[i] + (1 - b2) * gi * gi;
+                    float mh = mt[i] / c1, vh = vt[i] / c2;
+                    p[i] -= lr * (mh / ((float) Math.sqrt(vh) + eps) + wd * p[i]);
+                }
+            });
+        }
     }
 }

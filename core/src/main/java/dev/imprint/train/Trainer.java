@@ -6,8 +6,11 @@ import dev.imprint.InputException;
 import dev.imprint.data.SequenceSource;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.io.SafeTensors;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.HfConfig;
+import dev.imprint.model.ModelConfig;
+import dev.imprint.model.ParameterLayout;
+import dev.imprint.model.Transformer;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
@@ -24,7 +27,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Trains a GPT-2 on a {@link SequenceSource} with AdamW, a warm-up + cosine schedule and global
+ * Trains a transformer of any family on a {@link SequenceSource} with AdamW, a warm-up + cosine schedule and global
  * gradient clipping, minimizing the mean next-token NLL per batch. Checkpoints go to
  * {@code out/checkpoint/} (weights, optimizer moments, step) through a directory swap, so a run
  * killed at any moment resumes from its last complete checkpoint and, with the same seed and
@@ -51,13 +54,13 @@ public final class Trainer {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final GPT2Config config;
+    private final ModelConfig config;
     private final SequenceSource data;
     private final TrainingSettings settings;
     private final Path out;
     private final int[] train, heldOut;
 
-    public Trainer(GPT2Config config, SequenceSource data, TrainingSettings settings, Path out) {
+    public Trainer(ModelConfig config, SequenceSource data, TrainingSettings settings, Path out) {
         if (data.size() < 1) throw new InputException("no training sequences");
         this.config = config;
         this.data = data;
@@ -85,18 +88,22 @@ public final class Trainer {
         List<Evaluation> evals = new ArrayList<>();
         if (Files.exists(ckpt.resolve("state.json"))) {
             State s = readState(ckpt);
-            params = Parameters.load(ckpt.resolve("model.safetensors"), config);
+            params = Parameters.load(ckpt, config);
             opt = new AdamW(params.layout(), settings.optimizer());
             try (SafeTensors st = SafeTensors.open(ckpt.resolve("optimizer.safetensors"))) {
-                opt.restore(st.floats("exp_avg"), st.floats("exp_avg_sq"), s.step);
+                for (ParameterLayout.Entry e : params.layout().entries()) {
+                    System.arraycopy(st.floats("exp_avg." + e.name()), 0, opt.firstMoment().tensor(e), 0, e.size());
+                    System.arraycopy(st.floats("exp_avg_sq." + e.name()), 0, opt.secondMoment().tensor(e), 0, e.size());
+                }
             }
+            opt.restore(s.step);
             start = s.step;
             evals.addAll(s.evaluations);
         } else {
             params = Parameters.initialize(config, settings.seed());
             opt = new AdamW(params.layout(), settings.optimizer());
         }
-        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        LanguageModel model = new Transformer(params, LayerSelection.MLP);
         Parameters grads = new Parameters(params.layout());
         listener.onStart(start, settings.steps());
         long tokens = 0, t0 = System.nanoTime();
@@ -111,7 +118,7 @@ public final class Trainer {
             if (!Double.isFinite(loss)) throw new IllegalStateException("training diverged at step " + step + " (loss " + loss + ")");
             grads.zero();
             model.backward(targets, null, grads);
-            scaleAndClip(grads.data(), 1f / Math.max(1, count), settings.clipNorm());
+            scaleAndClip(grads.tensors(), 1f / Math.max(1, count), settings.clipNorm());
             float lr = settings.schedule().at(step);
             opt.update(params, grads, lr);
             tokens += batch.realTokens();
@@ -129,14 +136,14 @@ public final class Trainer {
                 listener.onCheckpoint(done);
             }
         }
-        config.write(out.resolve("config.json"));
-        params.save(out.resolve("model.safetensors"), Map.of("imprint.steps", Integer.toString(settings.steps())));
+        HfConfig.write(config, out.resolve("config.json"));
+        params.save(out, Map.of("imprint.steps", Integer.toString(settings.steps())));
         double secs = (System.nanoTime() - t0) / 1e9;
         return new Result(settings.steps(), start, evals, tokens / Math.max(secs, 1e-9), tokens);
     }
 
     /** Mean NLL per predicted token on (up to {@code evalSequences} of) the held-out split; NaN without one. */
-    public double heldOutLoss(GPT2 model) {
+    public double heldOutLoss(LanguageModel model) {
         if (heldOut.length == 0) return Double.NaN;
         int n = Math.min(heldOut.length, settings.evalSequences());
         double sum = 0;
@@ -183,13 +190,15 @@ public final class Trainer {
     }
 
     /** g ← scale·g, then rescaled to norm {@code clip} if its global L2 norm exceeds it. */
-    public static void scaleAndClip(float[] g, float scale, float clip) {
+    public static void scaleAndClip(List<float[]> tensors, float scale, float clip) {
         double sq = 0;
-        for (float x : g) sq += (double) x * x;
+        for (float[] g : tensors)
+            for (float x : g) sq += (double) x * x;
         double norm = Math.sqrt(sq) * scale;
         float factor = scale;
         if (clip > 0 && norm > clip) factor = (float) (scale * clip / norm);
-        for (int i = 0; i < g.length; i++) g[i] *= factor;
+        for (float[] g : tensors)
+            for (int i = 0; i < g.length; i++) g[i] *= factor;
     }
 
     private record State(int step, List<Evaluation> evaluations) {}
@@ -203,10 +212,12 @@ public final class Trainer {
         try {
             AtomicFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
-            params.save(tmp.resolve("model.safetensors"), Map.of("imprint.step", Integer.toString(step)));
+            params.save(tmp, Map.of("imprint.step", Integer.toString(step)));
             Map<String, SafeTensors.Tensor> state = new LinkedHashMap<>();
-            state.put("exp_avg", SafeTensors.Tensor.f32(opt.firstMoment(), opt.firstMoment().length));
-            state.put("exp_avg_sq", SafeTensors.Tensor.f32(opt.secondMoment(), opt.secondMoment().length));
+            for (ParameterLayout.Entry e : params.layout().entries()) {
+                state.put("exp_avg." + e.name(), SafeTensors.Tensor.f32(opt.firstMoment().tensor(e), e.size()));
+                state.put("exp_avg_sq." + e.name(), SafeTensors.Tensor.f32(opt.secondMoment().tensor(e), e.size()));
+            }
             SafeTensors.write(tmp.resolve("optimizer.safetensors"), state, Map.of("step", Long.toString(opt.step())));
             ObjectNode s = JSON.createObjectNode();
             s.put("step", step);

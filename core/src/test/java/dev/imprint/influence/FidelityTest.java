@@ -9,8 +9,9 @@ import dev.imprint.curvature.FitProgress;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.SequenceSource;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.Transformer;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
@@ -51,7 +52,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * eigenbasis, lands within 0.01 of it throughout, so the gap to 1 is that basis.
  */
 class FidelityTest {
-    static final GPT2Config CONFIG = GPT2Config.of(2, 8, 2, 32, 16);
+    static final ModelConfig CONFIG = ModelConfig.gpt2(2, 8, 2, 32, 16);
     static final int VOCAB = 32, FITTING = 30_000, SEQUENCES = 240, QUERIES = 6, STEPS = 300;
     static final long[] SEEDS = {11, 12, 13};
     static final List<String> STRATEGIES = List.of("ekfac", "kfac", "diagonal", "identity");
@@ -129,7 +130,7 @@ class FidelityTest {
         SequenceSource src = source(seqs);
         new Trainer(CONFIG, src, new TrainingSettings(STEPS, 16, new Schedule(1e-2f, 1e-3f, 20, STEPS), AdamW.Settings.defaults(),
                 1f, seed, 0, STEPS, 1, STEPS), dir.resolve("model")).run(new Trainer.Listener() {});
-        GPT2 model = new GPT2(Parameters.load(dir.resolve("model/model.safetensors"), CONFIG), LayerSelection.MLP);
+        LanguageModel model = new Transformer(Parameters.load(dir.resolve("model"), CONFIG), LayerSelection.MLP);
         List<TrackedLayer> layers = model.trackedLayers();
         int[] all = IntStream.range(0, FITTING).toArray();
         FittingPass pass = new FittingPass(model, src, all, 32, seed, FittingPass.Labels.SAMPLED);

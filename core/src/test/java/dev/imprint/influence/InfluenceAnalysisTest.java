@@ -6,8 +6,9 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.data.ByteTokenizer;
 import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.Transformer;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.Tokenizer;
@@ -47,9 +48,9 @@ class InfluenceAnalysisTest {
             Files.writeString(corpus.resolve("doc" + d + ".txt"), text.toString());
         }
         Tokenizer tok = new ByteTokenizer();
-        Parameters params = Parameters.initialize(GPT2Config.of(2, 16, 2, tok.vocabSize(), 32), 4);
-        for (int i = 0; i < params.data().length; i++) params.data()[i] += (float) (r.nextGaussian() * 0.05);
-        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        Parameters params = Parameters.initialize(ModelConfig.gpt2(2, 16, 2, tok.vocabSize(), 32), 4);
+        for (float[] t : params.tensors()) for (int i = 0; i < t.length; i++) t[i] += (float) (r.nextGaussian() * 0.05);
+        LanguageModel model = new Transformer(params, LayerSelection.MLP);
         try (SequenceStore store = SequenceStore.openOrBuild(corpus, tmp.resolve("store"), tok, "bytes", 32, Progress.NONE)) {
             Preconditioners pre = InfluenceAnalysis.fit(model, store, "tiny", tmp.resolve("factors"),
                     new InfluenceAnalysis.FitSettings(dev.imprint.curvature.Strategy.parse("ekfac"), store.size(), 4, 5, FittingPass.Labels.SAMPLED),

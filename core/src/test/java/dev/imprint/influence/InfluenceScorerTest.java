@@ -2,10 +2,10 @@ package dev.imprint.influence;
 
 import dev.imprint.curvature.Preconditioner;
 import dev.imprint.curvature.Preconditioners;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.Transformer;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.LayerSelection;
-import dev.imprint.model.ParameterKind;
 import dev.imprint.model.ParameterLayout;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
@@ -22,12 +22,12 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Exactness of scoring on a tiny random transformer (SPEC §4), float32 against float64 sums. */
 class InfluenceScorerTest {
     static final long SEED = 77L;
-    static final GPT2Config TINY = GPT2Config.of(2, 16, 2, 41, 24);
+    static final ModelConfig TINY = ModelConfig.gpt2(2, 16, 2, 41, 24);
 
     static Parameters params(long seed) {
         Parameters p = Parameters.initialize(TINY, seed);
         Random r = new Random(seed);
-        for (int i = 0; i < p.data().length; i++) p.data()[i] += (float) (r.nextGaussian() * 0.15);
+        for (float[] t : p.tensors()) for (int i = 0; i < t.length; i++) t[i] += (float) (r.nextGaussian() * 0.15);
         return p;
     }
 
@@ -45,13 +45,13 @@ class InfluenceScorerTest {
         return new Query("q", "", "", prompt, completion);
     }
 
-    static Preconditioners identity(GPT2 model) {
+    static Preconditioners identity(LanguageModel model) {
         List<Preconditioner> ps = new ArrayList<>();
         for (TrackedLayer l : model.trackedLayers()) ps.add(new Preconditioner.Identity(l.outFeatures(), l.activationDim()));
         return new Preconditioners(model.trackedLayers(), ps);
     }
 
-    static Preconditioners randomDiagonal(GPT2 model, long seed) {
+    static Preconditioners randomDiagonal(LanguageModel model, long seed) {
         Random r = new Random(seed);
         List<Preconditioner> ps = new ArrayList<>();
         for (TrackedLayer l : model.trackedLayers()) {
@@ -65,7 +65,7 @@ class InfluenceScorerTest {
     @Test
     void identityStrategyIsThePlainGradientDotProduct() {
         Parameters p = params(SEED);
-        GPT2 model = new GPT2(p, LayerSelection.ALL_LINEAR);
+        LanguageModel model = new Transformer(p, LayerSelection.ALL_LINEAR);
         Query q = query(new int[] {3, 9, 4}, new int[] {17, 2, 30});
         PreparedQuery pq = QueryGradient.compute(model, q).precondition(identity(model), model.trackedLayers());
         InfluenceScorer scorer = new InfluenceScorer(model, List.of(pq));
@@ -81,8 +81,10 @@ class InfluenceScorerTest {
             model.backward(Targets.nextTokens(zb), null, gz);
             double expected = 0;
             for (ParameterLayout.Entry e : p.layout().entries()) {
-                if (e.kind() == ParameterKind.WTE || e.kind() == ParameterKind.WPE || e.kind().name().startsWith("LN")) continue;
-                for (int i = e.offset(); i < e.offset() + e.size(); i++) expected += (double) gq.data()[i] * gz.data()[i];
+                // tracked (ALL_LINEAR): every block's linear weights and biases; not embeddings, norms or the head
+                if (!e.role().perLayer() || e.role().name().startsWith("NORM")) continue;
+                float[] gqe = gq.tensor(e), gze = gz.tensor(e);
+                for (int i = 0; i < e.size(); i++) expected += (double) gqe[i] * gze[i];
             }
             double got = scorer.score(zb)[0][0];
             assertEquals(expected, got, 1e-4 * Math.abs(expected) + 1e-6, "seed " + SEED + ": ⟨q, r⟩ over tracked layers");
@@ -91,7 +93,7 @@ class InfluenceScorerTest {
 
     @Test
     void tokenAndLayerTermsSumToTheScoreAndBatchingChangesNothing() {
-        GPT2 model = new GPT2(params(SEED + 2), LayerSelection.MLP);
+        LanguageModel model = new Transformer(params(SEED + 2), LayerSelection.MLP);
         Preconditioners pre = randomDiagonal(model, SEED + 3);
         List<PreparedQuery> qs = List.of(
                 QueryGradient.compute(model, query(new int[] {1, 2}, new int[] {3, 4, 5})).precondition(pre, model.trackedLayers()),
@@ -117,7 +119,7 @@ class InfluenceScorerTest {
 
     @Test
     void selfInfluenceIsTheDiagonalOfPairwiseScores() {
-        GPT2 model = new GPT2(params(SEED + 5), LayerSelection.ALL_LINEAR);
+        LanguageModel model = new Transformer(params(SEED + 5), LayerSelection.ALL_LINEAR);
         Preconditioners pre = randomDiagonal(model, SEED + 6);
         int[][] seqs = sequences(3, SEED + 7);
         double[] self = SelfInfluence.compute(model, pre, SequenceBatch.pad(seqs, 0));
@@ -134,7 +136,7 @@ class InfluenceScorerTest {
 
     @Test
     void lowRankScoringAtFullRankIsExactAndTruncationStaysClose() {
-        GPT2 model = new GPT2(params(SEED + 8), LayerSelection.MLP);
+        LanguageModel model = new Transformer(params(SEED + 8), LayerSelection.MLP);
         Preconditioners pre = randomDiagonal(model, SEED + 9);
         List<PreparedQuery> qs = new ArrayList<>();
         Random r = new Random(SEED + 10);

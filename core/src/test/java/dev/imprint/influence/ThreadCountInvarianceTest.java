@@ -8,8 +8,9 @@ import dev.imprint.curvature.FitProgress;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.io.SafeTensors;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.Transformer;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.SequenceBatch;
@@ -122,11 +123,11 @@ class ThreadCountInvarianceTest {
     public static final class Run {
         public static void main(String[] args) throws IOException {
             Path out = Path.of(args[0]);
-            GPT2Config config = GPT2Config.of(2, 64, 4, 97, 64);
+            ModelConfig config = ModelConfig.gpt2(2, 64, 4, 97, 64);
             Parameters params = Parameters.initialize(config, 5);
             Random r = new Random(6);
-            for (int i = 0; i < params.data().length; i++) params.data()[i] += (float) (r.nextGaussian() * 0.05);
-            GPT2 model = new GPT2(params, LayerSelection.ALL_LINEAR);
+            for (float[] t : params.tensors()) for (int i = 0; i < t.length; i++) t[i] += (float) (r.nextGaussian() * 0.05);
+            LanguageModel model = new Transformer(params, LayerSelection.ALL_LINEAR);
             int[][] seqs = new int[32][];
             for (int i = 0; i < seqs.length; i++) {
                 seqs[i] = new int[40 + r.nextInt(25)];

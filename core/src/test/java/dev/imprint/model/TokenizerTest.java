@@ -143,7 +143,7 @@ class TokenizerTest {
                  "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
                  "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "hello": 1, "world": 2, "</s>": 3}, "unk_token": "[UNK]"}}""");
         assertInputError(json + ": no <|endoftext|> token, and no config.json beside it", () -> Tokenizers.load(json.getParent()));
-        GPT2Config.of(1, 8, 2, 4, 16).write(json.resolveSibling("config.json"));
+        HfConfig.write(ModelConfig.gpt2(1, 8, 2, 4, 16), json.resolveSibling("config.json"));
         try (HfTokenizer words = Tokenizers.load(json.getParent())) {
             assertEquals(3, words.endOfText());
             assertEquals(4, words.vocabSize());

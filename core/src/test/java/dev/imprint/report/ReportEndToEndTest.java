@@ -6,8 +6,9 @@ import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.Transformer;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.Tokenizer;
@@ -40,7 +41,7 @@ class ReportEndToEndTest {
         Path corpus = Files.createDirectories(dir.resolve("corpus"));
         for (int i = 0; i < DOCUMENTS.size(); i++) Files.writeString(corpus.resolve("doc" + i + ".txt"), DOCUMENTS.get(i));
         Tokenizer tok = new CharTokenizer();
-        GPT2 model = new GPT2(Parameters.initialize(GPT2Config.of(2, 16, 2, tok.vocabSize(), 32), SEED), LayerSelection.MLP);
+        LanguageModel model = new Transformer(Parameters.initialize(ModelConfig.gpt2(2, 16, 2, tok.vocabSize(), 32), SEED), LayerSelection.MLP);
         try (SequenceStore store = SequenceStore.openOrBuild(corpus, dir.resolve("store"), tok, "chars", 32, Progress.NONE)) {
             Query q = new Query("q1", "Call me", " Ishmael", tok.encode("Call me"), tok.encode(" Ishmael"));
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(model, store, identity(model), List.of(q),
@@ -71,7 +72,7 @@ class ReportEndToEndTest {
         }
     }
 
-    private static Preconditioners identity(GPT2 model) {
+    private static Preconditioners identity(LanguageModel model) {
         List<Preconditioner> ps = new ArrayList<>();
         for (TrackedLayer l : model.trackedLayers()) ps.add(new Preconditioner.Identity(l.outFeatures(), l.activationDim()));
         return new Preconditioners(model.trackedLayers(), ps);

@@ -1,7 +1,7 @@
 package dev.imprint.train;
 
 import dev.imprint.data.SequenceSource;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.ModelConfig;
 import dev.imprint.model.SequenceBatch;
 
 import java.nio.file.Path;
@@ -9,7 +9,7 @@ import java.util.Random;
 
 /** A small deterministic training job shared by the resume test and its child process. */
 final class TinyTraining {
-    static final GPT2Config CONFIG = GPT2Config.of(2, 32, 2, 64, 32);
+    static final ModelConfig CONFIG = ModelConfig.gpt2(2, 32, 2, 64, 32);
     static final int STEPS = 24;
 
     /** 64 sequences of a noisy counting pattern: learnable, so the loss falls. */

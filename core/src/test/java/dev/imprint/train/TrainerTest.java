@@ -84,11 +84,11 @@ class TrainerTest {
     @Test
     void clippingBoundsTheGlobalNorm() {
         float[] g = {3f, 4f};
-        Trainer.scaleAndClip(g, 1f, 1f);
+        Trainer.scaleAndClip(java.util.List.of(g), 1f, 1f);
         assertEquals(0.6f, g[0], 1e-6);
         assertEquals(0.8f, g[1], 1e-6);
         float[] h = {3f, 4f};
-        Trainer.scaleAndClip(h, 0.1f, 1f); // norm 0.5 after scaling: untouched
+        Trainer.scaleAndClip(java.util.List.of(h), 0.1f, 1f); // norm 0.5 after scaling: untouched
         assertEquals(0.3f, h[0], 1e-6);
     }
 }
