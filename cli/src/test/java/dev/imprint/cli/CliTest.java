@@ -107,6 +107,50 @@ class CliTest {
         assertTrue(both.err().startsWith("imprint: give --fitting-sequences or --fitting-tokens"), both.err());
     }
 
+    /** Each architecture through the whole CLI, tracking every linear layer: train (tiny) → fit → query → report. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"llama, llama, model.layers.1.self_attn.k_proj", "neox, gpt_neox, gpt_neox.layers.1.attention.query_key_value"})
+    void everyArchitectureTrainsFitsAndScores(String arch, String modelType, String attentionLayer, @TempDir Path dir) throws Exception {
+        Path corpus = corpus(dir), model = dir.resolve("model"), factors = dir.resolve("factors"), results = dir.resolve("results");
+        String cache = dir.resolve("cache").toString();
+        Run train = run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--arch", arch, "--steps", "30", "--cache", cache);
+        assertEquals(0, train.code(), train.err());
+        assertEquals(modelType, new ObjectMapper().readTree(model.resolve("config.json").toFile()).get("model_type").asText());
+        Run fit = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(),
+                "--fitting-sequences", "16", "--layers", "all", "--cache", cache);
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(fit.err().contains("model: " + modelType), fit.err());
+        Run query = run("query", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(), "--layers", "all",
+                "--prompt", "Call me", "--completion", " Ishmael", "--out", results.toString(), "--top", "3", "--rank", "full",
+                "--candidates", "all", "--cache", cache);
+        assertEquals(0, query.code(), query.err());
+        JsonNode json = new ObjectMapper().readTree(results.resolve("results.json").toFile());
+        assertTrue(json.get("run").toString().contains(attentionLayer), json.get("run").toString());
+        JsonNode top = json.get("queries").get(0).get("top");
+        assertEquals(3, top.size());
+        double score = top.get(0).get("score").asDouble(), tokens = 0;
+        for (JsonNode t : top.get(0).get("tokens")) tokens += t.get("score").asDouble();
+        assertEquals(score, tokens, 1e-6 * Math.abs(score), "token scores sum to the sequence score");
+        Files.delete(results.resolve("report.html"));
+        Run report = run("report", results.toString());
+        assertEquals(0, report.code(), report.err());
+        assertTrue(Files.exists(results.resolve("report.html")));
+    }
+
+    @Test
+    void unknownModelTypesAndUnsupportedOptionsAreOneLineExitTwo(@TempDir Path dir) throws Exception {
+        Path model = Files.createDirectories(dir.resolve("m"));
+        for (String config : new String[] {"{\"model_type\": \"mixtral\"}",
+                "{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"num_attention_heads\": 4, \"num_hidden_layers\": 1, "
+                        + "\"intermediate_size\": 96, \"vocab_size\": 100, \"use_sliding_window\": true}"}) {
+            Files.writeString(model.resolve("config.json"), config);
+            Run r = run("fit", "--model", model.toString(), "--corpus", dir.toString(), "--out", dir.resolve("f").toString());
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().startsWith("imprint: " + model.resolve("config.json") + ": "), r.err());
+        }
+    }
+
     @Test
     void userMistakesGetOneLineAndExitCodeTwo(@TempDir Path dir) throws Exception {
         Run unknown = run("fit", "--bogus");
@@ -128,5 +172,8 @@ class CliTest {
         Run badPreset = run("train", "--corpus", corpus(dir).toString(), "--out", dir.resolve("m").toString(), "--preset", "huge");
         assertEquals(2, badPreset.code());
         assertEquals("imprint: unknown preset 'huge' (expected tiny or demo)", badPreset.err().strip());
+        Run badArch = run("train", "--corpus", corpus(dir).toString(), "--out", dir.resolve("m").toString(), "--preset", "tiny", "--arch", "bert");
+        assertEquals(2, badArch.code());
+        assertEquals("imprint: unknown architecture 'bert' (expected gpt2, llama or neox)", badArch.err().strip());
     }
 }
