@@ -8,7 +8,7 @@ import dev.imprint.influence.Query;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The TF-IDF candidate filter as the commands use it (SPEC §5). */
+/** The TF-IDF candidate filter as the commands use it (method §5). */
 final class Candidates {
     private Candidates() {}
 

@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
 
 /** {@code imprint fit}: the curvature factors of a model on its training corpus. */
 @Command(name = "fit", mixinStandardHelpOptions = true,
-        description = {"Fit the curvature factors (SPEC §3) of a model on a sample of its training sequences:",
+        description = {"Fit the curvature factors (method §3) of a model on a sample of its training sequences:",
                 "covariances, eigendecomposition and the EK-FAC eigenvalue correction, with labels sampled from the model.",
                 "Stages already in OUT with the same arguments are reused."},
         footer = {"", "Examples:", "  imprint fit --model models/demo --corpus ~/.cache/imprint/demo-corpus --out factors/demo",

@@ -46,7 +46,7 @@ final class QueryCommand implements Callable<Integer> {
     String rank;
     @Option(names = "--rescore", defaultValue = "100", description = "With --rank k: candidates per query rescored at full rank (default: ${DEFAULT-VALUE}).")
     int rescore;
-    @Option(names = "--candidates", defaultValue = "10000", description = "K: score only each query's top K training sequences by TF-IDF (SPEC §5); all: no filter (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--candidates", defaultValue = "10000", description = "K: score only each query's top K training sequences by TF-IDF (method §5); all: no filter (default: ${DEFAULT-VALUE}).")
     String candidates;
 
     static final class Source {

@@ -26,7 +26,7 @@ import java.util.stream.IntStream;
 
 /** {@code imprint self-influence}: every training sequence's influence on itself. */
 @Command(name = "self-influence", mixinStandardHelpOptions = true,
-        description = {"Self-influence rᵀ(G + λI)⁻¹r of every training sequence (SPEC §4), raw: high values flag outliers",
+        description = {"Self-influence rᵀ(G + λI)⁻¹r of every training sequence (method §4), raw: high values flag outliers",
                 "and memorized sequences. Writes OUT/self_influence.safetensors (tensor self_influence, float64, one value",
                 "per sequence) and OUT/self_influence.json (the top sequences with their documents and text)."},
         footer = {"", "Example:", "  imprint self-influence --model models/demo --corpus CORPUS --factors factors/demo --out self/"})

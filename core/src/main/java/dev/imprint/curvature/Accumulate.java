@@ -4,7 +4,7 @@ import dev.imprint.tensor.Mat;
 import dev.imprint.tensor.Parallel;
 
 /**
- * Adding a float32 matrix (a GEMM result) into a float64 running sum (SPEC §3: accumulate in
+ * Adding a float32 matrix (a GEMM result) into a float64 running sum (method §3: accumulate in
  * float64). Rows are split across threads, but every element of the sum receives its terms in call
  * order, so the sum does not depend on the thread count.
  */

@@ -1,7 +1,7 @@
 package dev.imprint.curvature;
 
 /**
- * The damping λ of (G + λI)⁻¹ (SPEC §1, §3), chosen per layer from the eigenvalues Λ that the
+ * The damping λ of (G + λI)⁻¹ (method §1, §3), chosen per layer from the eigenvalues Λ that the
  * layer's strategy divides by.
  */
 public sealed interface Damping {
@@ -41,7 +41,7 @@ public sealed interface Damping {
     }
 
     /**
-     * 1/(Λ + λ) element-wise, in float64 (SPEC §3), λ from this damping. Fails, naming the layer,
+     * 1/(Λ + λ) element-wise, in float64 (method §3), λ from this damping. Fails, naming the layer,
      * when an entry is not positive (e.g. a layer whose gradients were all zero, under relative damping).
      */
     default double[] reciprocal(double[] eigenvalues, String layer) {

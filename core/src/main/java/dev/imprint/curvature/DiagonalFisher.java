@@ -8,7 +8,7 @@ import dev.imprint.tensor.Mat;
 import java.util.List;
 
 /**
- * The diagonal strategy's pass (SPEC §3 table), run with sampled labels: per layer,
+ * The diagonal strategy's pass (method §3 table), run with sampled labels: per layer,
  * Λ_diag = mean over sequences of DW̄_b∘², the diagonal of the per-sequence Fisher in the parameter
  * basis — the same accumulation as {@link EigenvalueCorrection} without the projection.
  */

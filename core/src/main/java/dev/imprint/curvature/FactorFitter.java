@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Runs the fitting stages a strategy needs (SPEC §3), skipping every stage whose valid output is
+ * Runs the fitting stages a strategy needs (method §3), skipping every stage whose valid output is
  * already in the factors directory: covariances (one pass), eigendecomposition (no pass), then the
  * eigenvalue correction or the diagonal (one pass each).
  */

@@ -4,7 +4,7 @@ import dev.imprint.tensor.Mat;
 
 /**
  * One layer's approximate inverse damped curvature, V ↦ (G + λI)⁻¹ V on P × A gradients
- * (SPEC §3 table). Two paths: float32 GEMMs for scoring, and float64 loops as the reference.
+ * (method §3 table). Two paths: float32 GEMMs for scoring, and float64 loops as the reference.
  */
 public sealed interface Preconditioner permits Preconditioner.Identity, Preconditioner.Elementwise, EigenbasisPreconditioner {
 
@@ -21,7 +21,7 @@ public sealed interface Preconditioner permits Preconditioner.Identity, Precondi
     double[] precondition(double[] v);
 
     /**
-     * ⟨V, (G + λI)⁻¹ V⟩, summed in float64: one layer's term of a self-influence (SPEC §4), without
+     * ⟨V, (G + λI)⁻¹ V⟩, summed in float64: one layer's term of a self-influence (method §4), without
      * forming the preconditioned matrix.
      */
     double quadraticForm(Mat v);

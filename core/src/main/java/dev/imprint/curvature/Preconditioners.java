@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * One {@link Preconditioner} per tracked layer: what influence scoring applies to each layer's
- * query gradient Q_ℓ (SPEC §4, P_ℓ = precond(Q_ℓ)).
+ * query gradient Q_ℓ (method §4, P_ℓ = precond(Q_ℓ)).
  */
 public final class Preconditioners {
     private final LayerSlots slots;

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * The fitting stages and the factors each stores (SPEC §3). Every factor is one safetensors file
+ * The fitting stages and the factors each stores (method §3). Every factor is one safetensors file
  * named after it, holding one tensor per tracked module name — Kronfluence's layout and names
  * (the diagonal strategy's two files are Imprint's own names, so that they can sit beside EK-FAC's).
  */

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * How the curvature G is approximated (SPEC §3 table). Each strategy names the stages it reads and
+ * How the curvature G is approximated (method §3 table). Each strategy names the stages it reads and
  * turns fitted factors into one {@link Preconditioner} per layer. K-FAC and EK-FAC share the
  * eigenbasis preconditioner and differ only in the eigenvalues Λ they divide by.
  */

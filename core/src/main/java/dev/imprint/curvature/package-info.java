@@ -1,5 +1,5 @@
 /**
- * Curvature for influence functions (SPEC §3; Grosse et al. 2023, Eq. 16–21): the K-FAC
+ * Curvature for influence functions (method §3; Grosse et al. 2023, Eq. 16–21): the K-FAC
  * covariances, their eigenbases, the EK-FAC eigenvalue correction, the four preconditioning
  * strategies, and the fitted factors on disk.
  *

@@ -6,7 +6,7 @@ package dev.imprint.data;
  */
 public sealed interface Packing {
     /**
-     * The default (and the paper's setting, SPEC §1: the loss is per fixed-length sequence):
+     * The default (and the paper's setting, method §1: the loss is per fixed-length sequence):
      * documents are concatenated, each followed by end-of-text, and the stream is cut every
      * {@code seqLen} tokens. A long document spans several sequences; a sequence may hold the end
      * of one document and the start of the next. The last sequence keeps its true (shorter) length

@@ -6,7 +6,7 @@ import org.apache.lucene.search.TermStatistics;
 import org.apache.lucene.search.similarities.Similarity;
 
 /**
- * The paper's modified Okapi BM25 (SPEC §5, Eq. 28–29) as a Lucene {@link Similarity}: a term t of
+ * The paper's modified Okapi BM25 (method §5, Eq. 28–29) as a Lucene {@link Similarity}: a term t of
  * the query adds to document D
  *
  * <pre>

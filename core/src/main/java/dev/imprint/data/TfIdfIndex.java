@@ -26,7 +26,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The TF-IDF filter of SPEC §5: a Lucene index over a store's sequences that ranks them against a
+ * The TF-IDF filter of method §5: a Lucene index over a store's sequences that ranks them against a
  * query by the paper's modified BM25 (Eq. 28–29, {@link PaperTfIdfSimilarity}), so that only the
  * top K candidates (paper: K = 10,000) get the expensive gradient pass.
  *

@@ -10,7 +10,7 @@ import dev.imprint.model.Targets;
 import java.util.Arrays;
 
 /**
- * The model's side of curvature fitting (SPEC §3): one pass over the fitting sequences in fixed
+ * The model's side of curvature fitting (method §3): one pass over the fitting sequences in fixed
  * batches, each forwarded, given labels, and backpropagated into the curvature stage's tap.
  * Labels are sampled from the model's softmax (the Fisher / Gauss-Newton Hessian), seeded by
  * (seed, first sequence of the batch) so every pass draws the same labels; or, for comparison, the

@@ -59,7 +59,7 @@ public final class InfluenceAnalysis {
      * @param topK      sequences kept per query (with layer and token explanations)
      * @param batchSize training sequences per forward/backward
      * @param keepAll   also return every scored sequence's score (for distributions and dense output)
-     * @param rank      0 for exact full-rank scoring; k for query batching with rank-k queries (SPEC §5)
+     * @param rank      0 for exact full-rank scoring; k for query batching with rank-k queries (method §5)
      * @param rescore   with rank k: each query's top this-many candidates are rescored at full rank
      */
     public record ScoreSettings(int topK, int batchSize, boolean keepAll, int rank, int rescore) {
@@ -80,7 +80,7 @@ public final class InfluenceAnalysis {
      * One influential training sequence.
      *
      * @param sequence     index in the store
-     * @param score        I(z) = qᵀ(G+λI)⁻¹ r (SPEC §1), raw
+     * @param score        I(z) = qᵀ(G+λI)⁻¹ r (method §1), raw
      * @param scorePerCopy score ÷ N: nats of log p(completion) gained by adding one more copy of z
      * @param layers       Eq. 30 terms, in tracked-layer order
      * @param tokens       Eq. 31 terms per position (position t's term comes from predicting token t+1)
@@ -159,7 +159,7 @@ public final class InfluenceAnalysis {
     }
 
     /**
-     * Scores the training sequences of {@code store} against every query in one pass (SPEC §4–5):
+     * Scores the training sequences of {@code store} against every query in one pass (method §4–5):
      * all of them, or per query only its candidates ({@code candidates.get(q)}, e.g. from the TF-IDF
      * filter; null for all). Keeps each query's top-k, explained by layer and token. With
      * {@code settings.rank() > 0} the pass uses rank-k queries and each query's top
@@ -271,7 +271,7 @@ public final class InfluenceAnalysis {
         return results;
     }
 
-    /** A query's gradient, preconditioned at full rank (SPEC §4). */
+    /** A query's gradient, preconditioned at full rank (method §4). */
     private static PreparedQuery prepare(LanguageModel model, Preconditioners preconditioners, Query query) {
         return QueryGradient.compute(model, query).precondition(preconditioners, model.trackedLayers());
     }
@@ -294,7 +294,7 @@ public final class InfluenceAnalysis {
     }
 
     /**
-     * Self-influence r^T (G + λI)⁻¹ r of every training sequence of {@code store} (SPEC §4), raw:
+     * Self-influence r^T (G + λI)⁻¹ r of every training sequence of {@code store} (method §4), raw:
      * high values flag outliers and memorized sequences.
      */
     public static double[] selfInfluence(LanguageModel model, SequenceStore store, Preconditioners preconditioners, int batchSize, Progress progress) {

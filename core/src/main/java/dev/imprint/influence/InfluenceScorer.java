@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.function.IntFunction;
 
 /**
- * Pairwise influence of training sequences on prepared queries (SPEC §4): for training sequence z
+ * Pairwise influence of training sequences on prepared queries (method §4): for training sequence z
  * (true labels, summed loss), I(z) = Σ_ℓ ⟨P_ℓ, DW̄_ℓ(z)⟩ = Σ_ℓ Σ_t Ds_tᵀ P_ℓ ā_t, without forming
  * DW̄. All queries are scored in the same training pass, with full-rank P_ℓ (exact) or with their
- * rank-k factorizations (query batching, SPEC §5).
+ * rank-k factorizations (query batching, method §5).
  */
 public final class InfluenceScorer {
     /** X is bounded to this many floats; more queries are processed in chunks of the same pass. */
@@ -53,7 +53,7 @@ public final class InfluenceScorer {
         }));
     }
 
-    /** Batched scoring with rank-k queries (SPEC §5): Σ_t (Uᵀ Ds_t)ᵀ diag(σ) (Vᵀ ā_t). */
+    /** Batched scoring with rank-k queries (method §5): Σ_t (Uᵀ Ds_t)ᵀ diag(σ) (Vᵀ ā_t). */
     public static InfluenceScorer lowRank(LanguageModel model, List<LowRankQuery> queries) {
         return new InfluenceScorer(model, queries.stream().map(LowRankQuery::query).toList(), lowRank(model.trackedLayers(), queries));
     }
@@ -212,7 +212,7 @@ public final class InfluenceScorer {
     }
 
     /**
-     * One sequence's influence decomposed (SPEC §4). {@code perToken[t]} is the term of position t,
+     * One sequence's influence decomposed (method §4). {@code perToken[t]} is the term of position t,
      * which comes from predicting token t+1 (the viewer highlights position t).
      *
      * @param total    I(z)

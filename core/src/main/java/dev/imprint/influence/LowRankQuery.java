@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * A prepared query with every layer's P_ℓ stored as a rank-k factorization
- * P_ℓ ≈ U_k diag(σ_k) V_kᵀ (SPEC §5, query batching; the paper uses k = 32). Scoring then costs
+ * P_ℓ ≈ U_k diag(σ_k) V_kᵀ (method §5, query batching; the paper uses k = 32). Scoring then costs
  * O(T·k·(M+P)) per layer instead of O(T·M·P).
  *
  * @param query   the query

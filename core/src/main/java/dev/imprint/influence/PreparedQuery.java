@@ -7,6 +7,6 @@ import java.util.List;
 /**
  * A query ready for scoring: its preconditioned gradient P_ℓ per tracked layer (P × (M+1)),
  * computed once and reused against every training sequence (the "prepare once, score many" half
- * of SPEC §4).
+ * of method §4).
  */
 public record PreparedQuery(Query query, double logProb, List<Mat> preconditioned) {}

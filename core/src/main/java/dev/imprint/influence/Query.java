@@ -4,7 +4,7 @@ import dev.imprint.InputException;
 import dev.imprint.model.Tokenizer;
 
 /**
- * A query: a prompt and the completion whose log-probability is measured (SPEC §1). The two are
+ * A query: a prompt and the completion whose log-probability is measured (method §1). The two are
  * tokenized separately and concatenated, so the completion's first token starts a new token.
  *
  * @param id               a name for reports

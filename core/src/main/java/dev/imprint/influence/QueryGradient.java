@@ -11,7 +11,7 @@ import dev.imprint.tensor.Mat;
 import java.util.List;
 
 /**
- * The query's gradient per tracked layer, q = ∇θ[−log p(completion | prompt)] (SPEC §1, §4):
+ * The query's gradient per tracked layer, q = ∇θ[−log p(completion | prompt)] (method §1, §4):
  * Q_ℓ = Σ_t Ds_t ā_tᵀ (P × (M+1)) over the query's positions, only completion positions carrying
  * loss.
  *
@@ -37,7 +37,7 @@ public record QueryGradient(Query query, double logProb, List<Mat> perLayer) {
         return new QueryGradient(query, -loss, List.of(q));
     }
 
-    /** P_ℓ = (G + λI)⁻¹ Q_ℓ for every layer (SPEC §4). */
+    /** P_ℓ = (G + λI)⁻¹ Q_ℓ for every layer (method §4). */
     public PreparedQuery precondition(Preconditioners preconditioners, List<TrackedLayer> layers) {
         Mat[] p = new Mat[perLayer.size()];
         for (TrackedLayer l : layers) p[l.index()] = preconditioners.precondition(l, perLayer.get(l.index()));

@@ -8,7 +8,7 @@ import dev.imprint.tensor.Gemm;
 import dev.imprint.tensor.Mat;
 
 /**
- * Self-influence r^T (G + λI)⁻¹ r of training sequences (SPEC §4), r = ∇θ L(z) with true labels:
+ * Self-influence r^T (G + λI)⁻¹ r of training sequences (method §4), r = ∇θ L(z) with true labels:
  * per layer, the sequence's gradient DW̄ = Σ_t Ds_t ā_tᵀ is formed (one at a time) and its
  * quadratic form ⟨DW̄, (G + λI)⁻¹ DW̄⟩ taken ({@link dev.imprint.curvature.Preconditioner#quadraticForm}).
  * High values flag outliers and memorized sequences.

@@ -3,7 +3,7 @@ package dev.imprint.model;
 import dev.imprint.tensor.Mat;
 
 /**
- * A listener on the backward pass (SPEC §2): for every tracked linear layer it receives, for every
+ * A listener on the backward pass (method §2): for every tracked linear layer it receives, for every
  * token of the batch, the layer input with the homogeneous coordinate ā_t and the gradient of the
  * summed loss with respect to the layer output Ds_t. The layer's weight gradient of sequence b is
  * DW̄ = Σ_t Ds_t ā_tᵀ over that sequence's rows (Eq. 26). Covariance fitting, eigenvalue

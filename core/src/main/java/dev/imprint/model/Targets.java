@@ -3,7 +3,7 @@ package dev.imprint.model;
 /**
  * What the loss predicts at every position of a {@link SequenceBatch}: the loss is
  * L = −Σ_{b,t} weights[b·T+t] · log p(tokens[b·T+t] | sequence b up to position t), a sum, not a
- * mean (SPEC §1). A weight of 0 means "no loss here" (padding, prompt positions, the last token).
+ * mean (method §1). A weight of 0 means "no loss here" (padding, prompt positions, the last token).
  *
  * @param tokens  (B·T) target token ids
  * @param weights (B·T) loss weights, usually 0 or 1
@@ -29,7 +29,7 @@ public record Targets(int[] tokens, float[] weights) {
     }
 
     /**
-     * The query measurement's targets (SPEC §1): only positions whose next token belongs to the
+     * The query measurement's targets (method §1): only positions whose next token belongs to the
      * completion carry loss. Sequence b's completion is its last {@code completionLengths[b]} tokens.
      */
     public static Targets completion(SequenceBatch batch, int[] completionLengths) {

@@ -2,7 +2,7 @@ package dev.imprint.model;
 
 /**
  * A linear layer whose per-token inputs and output gradients are handed to {@link GradientTap}s
- * (SPEC §2). In the paper's notation the layer computes s = W̄ ā with ā = (a, 1): W̄ is
+ * (method §2). In the paper's notation the layer computes s = W̄ ā with ā = (a, 1): W̄ is
  * P × (M+1) where M = {@code inFeatures}, P = {@code outFeatures}; without a bias there is no
  * homogeneous coordinate.
  *

@@ -2,7 +2,7 @@ package dev.imprint.report;
 
 /**
  * The complementary CDF of a query's positive scores on log-log axes, with the fitted power law
- * (SPEC §6). For x ≥ x_min the tail's own CCDF is (x / x_min)^(1−α); among all positive sequences
+ * (method §6). For x ≥ x_min the tail's own CCDF is (x / x_min)^(1−α); among all positive sequences
  * the tail is the fraction tail / positive, so the fitted line is
  * F(x) = (tail / positive) · (x / x_min)^(1−α): straight, with slope 1 − α.
  */

@@ -11,7 +11,7 @@ import java.util.Map;
  * {@code report.html}: one self-contained page (inline CSS and SVG, no script, no external address)
  * that shows a {@code results.json} to a person: the run, and per query the layer-wise attribution,
  * the distribution of influence with its power-law tail, and the top training sequences as token
- * heatmaps (SPEC §4, §6).
+ * heatmaps (method §4, §6).
  */
 public final class HtmlReport {
     public static final String FILE = "report.html";
@@ -80,10 +80,10 @@ public final class HtmlReport {
 
     private static String rank(String rank) {
         return "full".equals(rank) ? "full (exact preconditioned query gradients)"
-                : rank + " (truncated SVD of each preconditioned query gradient, SPEC §5)";
+                : rank + " (truncated SVD of each preconditioned query gradient, method §5)";
     }
 
-    /** States plainly whether TF-IDF filtering chose the candidates (SPEC §5: the report must say so). */
+    /** States plainly whether TF-IDF filtering chose the candidates (method §5: the report must say so). */
     private static String candidates(RunInfo run) {
         if ("all".equals(run.candidates()))
             return "<span class=\"filtering\" data-filtered=\"false\">all " + run.sequences()

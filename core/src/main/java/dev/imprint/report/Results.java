@@ -27,7 +27,7 @@ public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryR
                                int completionTokens, ScoreDistribution distribution, List<TopSequence> top) {}
 
     /**
-     * One influential training sequence, with its score explained per layer and per token (SPEC §4).
+     * One influential training sequence, with its score explained per layer and per token (method §4).
      *
      * @param rank         1 for the most influential
      * @param sequence     sequence index in the store

@@ -3,7 +3,7 @@ package dev.imprint.report;
 import java.util.Arrays;
 
 /**
- * How one query's influence is spread over the training sequences (SPEC §6: heavy tails, the share
+ * How one query's influence is spread over the training sequences (method §6: heavy tails, the share
  * of the top 1%, a power-law fit of the tail).
  *
  * @param count           sequences scored (entries that are NaN, i.e. not scored, are left out)

@@ -38,7 +38,7 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Fidelity on tiny trained transformers (SPEC §7, "exact reference"): each strategy's influence
+ * Fidelity on tiny trained transformers (method §7, "exact reference"): each strategy's influence
  * against the exact damped block-diagonal GNH influence, with G_ℓ = (1/N) Σ_z g_z g_zᵀ formed from
  * the same sampled-label per-sequence gradients the fitting passes see, and (G_ℓ + λ_ℓ I)⁻¹ q_ℓ
  * solved through G_ℓ's own eigendecomposition. λ_ℓ = f·tr(G_ℓ)/D, which is exactly EK-FAC's

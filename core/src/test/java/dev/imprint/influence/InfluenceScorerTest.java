@@ -19,7 +19,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Exactness of scoring on a tiny random transformer (SPEC §4), float32 against float64 sums. */
+/** Exactness of scoring on a tiny random transformer (method §4), float32 against float64 sums. */
 class InfluenceScorerTest {
     static final long SEED = 77L;
     static final ModelConfig TINY = ModelConfig.gpt2(2, 16, 2, 41, 24);
