@@ -55,11 +55,6 @@ public record Mat(float[] data, int offset, int rows, int cols, int stride) {
         return new Mat(data, offset + from, rows, count, stride);
     }
 
-    /** Whether rows are packed back to back (stride == cols). */
-    public boolean dense() {
-        return stride == cols || rows <= 1;
-    }
-
     @Override
     public String toString() {
         return "Mat[" + rows + "x" + cols + (stride != cols ? ", stride " + stride : "") + "]";

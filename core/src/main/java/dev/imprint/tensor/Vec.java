@@ -66,15 +66,6 @@ public final class Vec {
         return r;
     }
 
-    /** y += a·x over n elements. */
-    public static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
-        FloatVector va = FloatVector.broadcast(S, a);
-        int i = 0, b = S.loopBound(n);
-        for (; i < b; i += L)
-            FloatVector.fromArray(S, x, xo + i).fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
-        for (; i < n; i++) y[yo + i] += a * x[xo + i];
-    }
-
     /** y += x over n elements. */
     public static void add(float[] x, int xo, float[] y, int yo, int n) {
         int i = 0, b = S.loopBound(n);

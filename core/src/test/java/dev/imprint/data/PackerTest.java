@@ -126,12 +126,4 @@ class PackerTest {
         assertEquals(List.of(new Piece(0, 0, 2, 0, 10, false)), seqs.get(0).pieces(), "' call  me '");
         assertEquals(List.of(new Piece(0, 0, 2, 10, 14, true)), seqs.get(1).pieces(), "'the\\n' then end-of-text");
     }
-
-    @Test
-    void tooLongTextMessage() {
-        TextTooLongException e = assertThrows(TextTooLongException.class, () -> TextTooLongException.check("query q1", 1025, 1024));
-        assertEquals("query q1: text of 1025 tokens exceeds the model context of 1024", e.getMessage());
-        assertEquals(1025, e.tokens());
-        TextTooLongException.check("query q1", 1024, 1024);
-    }
 }
