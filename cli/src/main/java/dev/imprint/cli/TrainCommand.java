@@ -88,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
             } finally {
                 System.err.println(); // the console consumer leaves the bar's line open
             }
-            double unigram = unigramEntropy(store, trainer.heldOut());
+            double unigram = store.unigramEntropy(trainer.heldOut());
             Trainer.Evaluation last = r.evaluations().getLast();
             ObjectNode summary = new ObjectMapper().createObjectNode();
             summary.put("preset", p.name()).put("arch", arch).put("steps", r.steps()).put("seed", seed).put("tokens", r.tokens())
@@ -102,32 +102,5 @@ final class TrainCommand implements Callable<Integer> {
                     out, last.heldOutLoss(), unigram, r.tokensPerSecond());
         }
         return 0;
-    }
-
-    /**
-     * The baseline a language model must beat: the cross-entropy of the held-out tokens under the
-     * training split's unigram distribution (add-one smoothed), in nats per token.
-     */
-    static double unigramEntropy(SequenceStore store, int[] heldOut) {
-        java.util.BitSet held = new java.util.BitSet(store.size());
-        for (int h : heldOut) held.set(h);
-        int V = store.info().vocabSize();
-        long[] counts = new long[V];
-        long total = 0;
-        for (int i = 0; i < store.size(); i++) {
-            if (held.get(i)) continue;
-            for (int t : store.sequence(i)) {
-                counts[t]++;
-                total++;
-            }
-        }
-        double ce = 0;
-        long n = 0;
-        for (int h : heldOut)
-            for (int t : store.sequence(h)) {
-                ce -= Math.log((counts[t] + 1.0) / (total + V));
-                n++;
-            }
-        return ce / Math.max(1, n);
     }
 }

@@ -346,4 +346,31 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
     public void close() {
         arena.close();
     }
+
+    /**
+     * The baseline a language model must beat: the cross-entropy of the held-out tokens under the
+     * unigram distribution of all other sequences (add-one smoothed), in nats per token.
+     */
+    public double unigramEntropy(int[] heldOut) {
+        java.util.BitSet held = new java.util.BitSet(size());
+        for (int h : heldOut) held.set(h);
+        int V = info().vocabSize();
+        long[] counts = new long[V];
+        long total = 0;
+        for (int i = 0; i < size(); i++) {
+            if (held.get(i)) continue;
+            for (int t : sequence(i)) {
+                counts[t]++;
+                total++;
+            }
+        }
+        double ce = 0;
+        long n = 0;
+        for (int h : heldOut)
+            for (int t : sequence(h)) {
+                ce -= Math.log((counts[t] + 1.0) / (total + V));
+                n++;
+            }
+        return ce / Math.max(1, n);
+    }
 }

@@ -182,91 +182,134 @@ public final class InfluenceAnalysis {
     /** As above, holding at most {@code fullRankBytes} of full-rank queries at once when the rank is k (always at least one). */
     static List<QueryResult> score(LanguageModel model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                    List<int[]> candidates, ScoreSettings settings, Progress progress, long fullRankBytes) {
-        int N = store.size(), Q = queries.size();
-        if (candidates != null && candidates.size() != Q) throw new IllegalArgumentException(candidates.size() + " candidate sets for " + Q + " queries");
-        boolean lowRank = settings.rank() > 0;
-        long perQuery = 0;
-        for (var l : model.trackedLayers()) perQuery += 4L * l.outFeatures() * l.activationDim();
-        boolean keepFull = lowRank && 2L * Q * perQuery <= fullRankBytes;
-        int group = !lowRank || keepFull ? Q : (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery));
+        if (candidates != null && candidates.size() != queries.size())
+            throw new IllegalArgumentException(candidates.size() + " candidate sets for " + queries.size() + " queries");
+        Budget budget = Budget.of(model, queries.size(), settings.rank() > 0, fullRankBytes);
+        FirstStage first = FirstStage.prepare(model, preconditioners, queries, settings, budget, progress);
+        Candidates which = Candidates.of(candidates, store.size());
+        Scan scan = Scan.run(first.scorer(), store, which, queries.size(), settings, progress);
+        List<QueryResult> results = new ArrayList<>();
+        for (int from = 0; from < queries.size(); from += budget.group())
+            results.addAll(rescoreAndExplain(model, store, preconditioners, queries, settings, budget, first, scan, from, progress));
+        return results;
+    }
 
-        // first stage: full rank, each query prepared straight into the scorer; or rank k, each
-        // compressed as soon as it is prepared (and kept at full rank only within the budget)
-        List<PreparedQuery> full = new ArrayList<>();
-        double[] logProbs = new double[Q];
-        InfluenceScorer first;
-        if (lowRank) {
+    /**
+     * How many full-rank queries are held at once. At full rank all of them (each prepared straight
+     * into the scorer); at rank k all of them when twice their size fits {@code fullRankBytes},
+     * otherwise groups that fill it, prepared again for rescoring.
+     */
+    private record Budget(boolean lowRank, boolean keepFull, int group) {
+        static Budget of(LanguageModel model, int Q, boolean lowRank, long fullRankBytes) {
+            long perQuery = 0;
+            for (var l : model.trackedLayers()) perQuery += 4L * l.outFeatures() * l.activationDim();
+            boolean keepFull = lowRank && 2L * Q * perQuery <= fullRankBytes;
+            int group = !lowRank || keepFull ? Q : (int) Math.max(1, Math.min(Q, fullRankBytes / perQuery));
+            return new Budget(lowRank, keepFull, Math.max(1, group));
+        }
+    }
+
+    /** Stage 1: every query's gradient, preconditioned; the scorer of the first pass (full rank, or rank k), log p, and the full-rank queries when kept. */
+    private record FirstStage(InfluenceScorer scorer, double[] logProbs, List<PreparedQuery> full) {
+        static FirstStage prepare(LanguageModel model, Preconditioners preconditioners, List<Query> queries, ScoreSettings settings,
+                                  Budget budget, Progress progress) {
+            int Q = queries.size();
+            double[] logProbs = new double[Q];
+            List<PreparedQuery> full = new ArrayList<>();
+            if (!budget.lowRank())
+                return new FirstStage(exactScorer(model, preconditioners, queries, logProbs, progress, "Preparing queries (gradient, preconditioning)"),
+                        logProbs, full);
+            // each query compressed as soon as it is prepared, and kept at full rank only within the budget
             progress.start("Preparing queries (gradient, preconditioning, rank-" + settings.rank() + " compression)", Q, Progress.Unit.ITEMS);
             List<LowRankQuery> compressed = new ArrayList<>();
             for (int q = 0; q < Q; q++) {
-                PreparedQuery p = prepare(model, preconditioners, queries.get(q));
+                PreparedQuery p = InfluenceAnalysis.prepare(model, preconditioners, queries.get(q));
                 logProbs[q] = p.logProb();
                 compressed.add(LowRankQuery.compress(p, settings.rank()));
-                if (keepFull) full.add(p);
+                if (budget.keepFull()) full.add(p);
                 progress.step(1);
             }
             progress.done();
-            first = InfluenceScorer.lowRank(model, compressed);
-        } else {
-            first = exactScorer(model, preconditioners, queries, logProbs, progress, "Preparing queries (gradient, preconditioning)");
+            return new FirstStage(InfluenceScorer.lowRank(model, compressed), logProbs, full);
         }
+    }
 
-        // which queries score which sequences: membership[q] is null when q takes all
-        java.util.BitSet[] membership = new java.util.BitSet[Q];
-        java.util.BitSet union = new java.util.BitSet(N);
-        if (candidates == null) union.set(0, N);
-        else for (int q = 0; q < Q; q++) {
-            membership[q] = new java.util.BitSet(N);
-            for (int i : candidates.get(q)) {
-                if (i < 0 || i >= N) throw new IllegalArgumentException("candidate " + i + " outside the store of " + N);
-                membership[q].set(i);
-            }
-            union.or(membership[q]);
-        }
-        int keep = lowRank ? settings.rescore() : settings.topK();
-        TopK[] tops = new TopK[Q];
-        for (int q = 0; q < Q; q++) tops[q] = new TopK(Math.min(keep, N));
-        float[][] all = settings.keepAll() ? new float[Q][N] : null;
-        if (all != null) for (float[] a : all) java.util.Arrays.fill(a, Float.NaN);
-        int[] order = union.stream().toArray();
-        progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries") + (lowRank ? " (rank " + settings.rank() + ")" : ""),
-                order.length, Progress.Unit.ITEMS);
-        for (int from = 0; from < order.length; from += settings.batchSize()) {
-            int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
-            double[][] s = first.score(store.batch(idx));
-            for (int q = 0; q < Q; q++)
-                for (int b = 0; b < idx.length; b++) {
-                    if (membership[q] != null && !membership[q].get(idx[b])) continue;
-                    tops[q].offer(idx[b], s[q][b]);
-                    if (all != null) all[q][idx[b]] = (float) s[q][b];
+    /** Which queries score which sequences: {@code membership[q]} is null when q takes all; {@code union} is every sequence some query takes. */
+    private record Candidates(java.util.BitSet[] membership, java.util.BitSet union) {
+        static Candidates of(List<int[]> candidates, int N) {
+            int Q = candidates == null ? 0 : candidates.size();
+            java.util.BitSet[] membership = new java.util.BitSet[Q];
+            java.util.BitSet union = new java.util.BitSet(N);
+            if (candidates == null) union.set(0, N);
+            else for (int q = 0; q < Q; q++) {
+                membership[q] = new java.util.BitSet(N);
+                for (int i : candidates.get(q)) {
+                    if (i < 0 || i >= N) throw new IllegalArgumentException("candidate " + i + " outside the store of " + N);
+                    membership[q].set(i);
                 }
-            progress.step(idx.length);
+                union.or(membership[q]);
+            }
+            return new Candidates(membership, union);
         }
-        progress.done();
 
-        // full rank, a group of queries at a time: rescoring (rank k), then one pass per distinct
-        // top sequence explains it for every query of the group
+        boolean takes(int q, int sequence) {
+            return membership.length == 0 || membership[q].get(sequence);
+        }
+    }
+
+    /** Stage 2: one pass over the candidate sequences; each query's top (its top-k, or at rank k the top to rescore) and, when asked, every score. */
+    private record Scan(TopK[] tops, float[][] all) {
+        static Scan run(InfluenceScorer scorer, SequenceStore store, Candidates which, int Q, ScoreSettings settings, Progress progress) {
+            int N = store.size(), keep = settings.rank() > 0 ? settings.rescore() : settings.topK();
+            TopK[] tops = new TopK[Q];
+            for (int q = 0; q < Q; q++) tops[q] = new TopK(Math.min(keep, N));
+            float[][] all = settings.keepAll() ? new float[Q][N] : null;
+            if (all != null) for (float[] a : all) java.util.Arrays.fill(a, Float.NaN);
+            int[] order = which.union().stream().toArray();
+            progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries") + (settings.rank() > 0 ? " (rank " + settings.rank() + ")" : ""),
+                    order.length, Progress.Unit.ITEMS);
+            for (int from = 0; from < order.length; from += settings.batchSize()) {
+                int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
+                double[][] s = scorer.score(store.batch(idx));
+                for (int q = 0; q < Q; q++)
+                    for (int b = 0; b < idx.length; b++) {
+                        if (!which.takes(q, idx[b])) continue;
+                        tops[q].offer(idx[b], s[q][b]);
+                        if (all != null) all[q][idx[b]] = (float) s[q][b];
+                    }
+                progress.step(idx.length);
+            }
+            progress.done();
+            return new Scan(tops, all);
+        }
+    }
+
+    /**
+     * Stage 3, for the queries [from, from + group): at full rank, rescoring (rank k) and then one
+     * pass per distinct top sequence that explains it by layer and token for every query of the group.
+     */
+    private static List<QueryResult> rescoreAndExplain(LanguageModel model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
+                                                       ScoreSettings settings, Budget budget, FirstStage first, Scan scan, int from, Progress progress) {
+        int Q = queries.size(), N = store.size(), to = Math.min(Q, from + budget.group());
+        InfluenceScorer exact = !budget.lowRank() ? first.scorer()
+                : budget.keepFull() ? new InfluenceScorer(model, first.full())
+                : exactScorer(model, preconditioners, queries.subList(from, to), null, progress,
+                        "Preparing queries " + (from + 1) + "–" + to + " of " + Q + " again at full rank");
+        List<List<TopK.Entry>> top = new ArrayList<>();
+        for (int q = from; q < to; q++) top.add(scan.tops()[q].sorted());
+        if (budget.lowRank())
+            top = rescore(exact, store, top, settings, progress, budget.group() == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
+        java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
+        for (List<TopK.Entry> t : top)
+            for (TopK.Entry e : t) explained.computeIfAbsent(e.sequence(), i -> exact.explainAll(store.sequence(i)));
         List<QueryResult> results = new ArrayList<>();
-        for (int from = 0; from < Q; from += group) {
-            int to = Math.min(Q, from + group);
-            InfluenceScorer exact = !lowRank ? first
-                    : keepFull ? new InfluenceScorer(model, full)
-                    : exactScorer(model, preconditioners, queries.subList(from, to), null, progress,
-                            "Preparing queries " + (from + 1) + "–" + to + " of " + Q + " again at full rank");
-            List<List<TopK.Entry>> top = new ArrayList<>();
-            for (int q = from; q < to; q++) top.add(tops[q].sorted());
-            if (lowRank) top = rescore(exact, store, top, settings, progress, group == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
-            java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
-            for (List<TopK.Entry> t : top)
-                for (TopK.Entry e : t) explained.computeIfAbsent(e.sequence(), i -> exact.explainAll(store.sequence(i)));
-            for (int q = from; q < to; q++) {
-                List<Hit> hits = new ArrayList<>();
-                for (TopK.Entry e : top.get(q - from)) {
-                    InfluenceScorer.Explanation x = explained.get(e.sequence())[q - from];
-                    hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
-                }
-                results.add(new QueryResult(queries.get(q), logProbs[q], List.copyOf(hits), all == null ? null : all[q]));
+        for (int q = from; q < to; q++) {
+            List<Hit> hits = new ArrayList<>();
+            for (TopK.Entry e : top.get(q - from)) {
+                InfluenceScorer.Explanation x = explained.get(e.sequence())[q - from];
+                hits.add(new Hit(e.sequence(), x.total(), x.total() / N, x.perLayer(), x.perToken()));
             }
+            results.add(new QueryResult(queries.get(q), first.logProbs()[q], List.copyOf(hits), scan.all() == null ? null : scan.all()[q]));
         }
         return results;
     }
