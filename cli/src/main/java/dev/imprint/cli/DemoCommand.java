@@ -145,18 +145,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     static List<Query> builtInQueries(ModelDirectory dir) {
-        List<Query> out = new ArrayList<>();
-        var json = new com.fasterxml.jackson.databind.ObjectMapper();
-        for (String line : resource("queries.jsonl").split("\n")) {
-            if (line.isBlank()) continue;
-            try {
-                var n = json.readTree(line);
-                out.add(Query.of(n.get("id").asText(), n.get("prompt").asText(), n.get("completion").asText(), dir.tokenizer(), dir.config().contextLength()));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return out;
+        return Query.fromJsonLines("demo/queries.jsonl", List.of(resource("queries.jsonl").split("\n")), dir.tokenizer(), dir.config().contextLength());
     }
 
     private static String resource(String name) {

@@ -1,7 +1,5 @@
 package dev.imprint.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imprint.InputException;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
@@ -127,24 +125,7 @@ final class QueryCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
-        ObjectMapper json = new ObjectMapper();
-        List<Query> out = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) continue;
-            JsonNode n;
-            try {
-                n = json.readTree(line);
-            } catch (IOException e) {
-                throw new InputException(file + ":" + (i + 1) + ": not valid JSON");
-            }
-            if (n == null || !n.path("prompt").isTextual() || !n.path("completion").isTextual())
-                throw new InputException(file + ":" + (i + 1) + ": needs string fields \"prompt\" and \"completion\"");
-            String id = n.path("id").isTextual() ? n.get("id").asText() : "q" + (out.size() + 1);
-            out.add(Query.of(id, n.get("prompt").asText(), n.get("completion").asText(), in.dir().tokenizer(), context));
-        }
-        if (out.isEmpty()) throw new InputException(file + ": no queries");
-        return out;
+        return Query.fromJsonLines(file.toString(), lines, in.dir().tokenizer(), context);
     }
 
     private static void print(List<InfluenceAnalysis.QueryResult> results, Inputs.Opened in) {

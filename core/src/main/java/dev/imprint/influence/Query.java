@@ -27,6 +27,32 @@ public record Query(String id, String prompt, String completion, int[] promptTok
         return q;
     }
 
+    /**
+     * Queries from JSON lines, one object per line with string fields {@code prompt} and
+     * {@code completion} and optionally {@code id} (default q1, q2, …); blank lines are skipped.
+     * {@code source} names the lines in messages (a file name).
+     */
+    public static java.util.List<Query> fromJsonLines(String source, java.util.List<String> lines, Tokenizer tokenizer, int context) {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.List<Query> out = new java.util.ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) continue;
+            com.fasterxml.jackson.databind.JsonNode n;
+            try {
+                n = json.readTree(line);
+            } catch (java.io.IOException e) {
+                throw new InputException(source + ":" + (i + 1) + ": not valid JSON");
+            }
+            if (n == null || !n.path("prompt").isTextual() || !n.path("completion").isTextual())
+                throw new InputException(source + ":" + (i + 1) + ": needs string fields \"prompt\" and \"completion\"");
+            String id = n.path("id").isTextual() ? n.get("id").asText() : "q" + (out.size() + 1);
+            out.add(of(id, n.get("prompt").asText(), n.get("completion").asText(), tokenizer, context));
+        }
+        if (out.isEmpty()) throw new InputException(source + ": no queries");
+        return out;
+    }
+
     /** Prompt then completion. */
     public int[] tokens() {
         int[] t = new int[length()];
