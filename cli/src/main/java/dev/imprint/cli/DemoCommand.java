@@ -9,6 +9,7 @@ import dev.imprint.data.DemoCorpus;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.StoreCache;
 import dev.imprint.influence.FittingPass;
+import dev.imprint.influence.CandidateFilter;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
 import dev.imprint.model.LanguageModel;
@@ -92,13 +93,13 @@ final class DemoCommand implements Callable<Integer> {
             } else {
                 List<Query> queries = builtInQueries(dir);
                 long t2 = System.nanoTime();
-                List<int[]> filtered = Candidates.select(store, queries, kCandidates);
+                List<int[]> filtered = CandidateFilter.select(store, queries, kCandidates, new ConsoleProgress());
                 List<InfluenceAnalysis.QueryResult> scored = InfluenceAnalysis.score(model, store, pre, queries, filtered,
                         new InfluenceAnalysis.ScoreSettings(top, 8, true, k, Math.max(100, top)), new ConsoleProgress());
                 timings.put("score_s", seconds(t2));
                 RunInfo run = new RunInfo(modelDir.toString(), dir.fingerprint(), corpus.toString(), store.fingerprint(), store.size(),
                         ekfac.name(), "0.1 × mean(Λ) per layer", model.trackedLayers().stream().map(TrackedLayer::name).toList(),
-                        k == 0 ? "full" : Integer.toString(k), Candidates.describe(kCandidates, store.size()), timings);
+                        k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, store.size()), timings);
                 ResultsJson.write(results, run, scored, store);
                 dev.imprint.io.AtomicFiles.writeString(keyFile, key);
                 for (InfluenceAnalysis.QueryResult r : scored) {

@@ -4,6 +4,7 @@ import dev.imprint.InputException;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.ConsoleProgress;
+import dev.imprint.influence.CandidateFilter;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
 import dev.imprint.model.TrackedLayer;
@@ -74,7 +75,7 @@ final class QueryCommand implements Callable<Integer> {
                     : List.of(Query.of("q1", source.single.prompt, source.single.completion, in.dir().tokenizer(), context));
             int kCandidates = parseCandidates(candidates);
             long t0 = System.nanoTime();
-            List<int[]> filtered = Candidates.select(in.store(), queries, kCandidates);
+            List<int[]> filtered = CandidateFilter.select(in.store(), queries, kCandidates, new ConsoleProgress());
             long tFilter = System.nanoTime();
             Preconditioners pre = factorOptions.open(in);
             long t1 = System.nanoTime();
@@ -87,7 +88,7 @@ final class QueryCommand implements Callable<Integer> {
             timings.put("score_s", (t2 - t1) / 1e9);
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
                     in.store().size(), s.name(), factorOptions.dampingText(),
-                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), Candidates.describe(kCandidates, in.store().size()), timings);
+                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, in.store().size()), timings);
             ResultsJson.write(out, run, results, in.store());
             print(results, in);
             System.out.println("results: " + out.resolve(ResultsJson.FILE));
