@@ -13,7 +13,7 @@ import java.util.Arrays;
  * The model's side of curvature fitting (method §3): one pass over the fitting sequences in fixed
  * batches, each forwarded, given labels, and backpropagated into the curvature stage's tap.
  * Labels are sampled from the model's softmax (the Fisher / Gauss-Newton Hessian), seeded by
- * (seed, first sequence of the batch) so every pass draws the same labels; or, for comparison, the
+ * (seed, sequence index, position) so every pass, batch size and padded length draws the same labels; or, for comparison, the
  * true next tokens (the "empirical Fisher").
  *
  * @param model     the model (its tracked layers are the ones fitted)
@@ -44,7 +44,7 @@ public record FittingPass(LanguageModel model, SequenceSource source, int[] sequ
             SequenceBatch batch = source.batch(idx);
             model.forward(batch);
             Targets targets = labels == Labels.SAMPLED
-                    ? model.sampleTargets(seed * 0x9E3779B97F4A7C15L + idx[0])
+                    ? model.sampleTargets(seed, Arrays.stream(idx).asLongStream().toArray())
                     : Targets.nextTokens(batch);
             model.backward(targets, tap);
         }

@@ -42,9 +42,13 @@ public interface LanguageModel {
 
     /**
      * Labels drawn from the model's own softmax at every real position (method §3: the Fisher needs
-     * sampled labels, not the true ones), seeded per position so the draw is independent of threads.
+     * sampled labels, not the true ones). Position t of batch row b is drawn with a generator seeded
+     * by (seed, sequenceIds[b], t) alone, so neither the thread count, nor the batch size, nor the
+     * padded length changes a sequence's labels.
+     *
+     * @param sequenceIds (B) a stable id of each sequence of the batch, e.g. its index in the store
      */
-    Targets sampleTargets(long seed);
+    Targets sampleTargets(long seed, long[] sequenceIds);
 
     /** Backward with taps only (no parameter gradients): what curvature and scoring passes need. */
     default void backward(Targets targets, GradientTap tap) {

@@ -231,18 +231,22 @@ public final class Transformer implements LanguageModel {
     }
 
     @Override
-    public Targets sampleTargets(long seed) {
+    public Targets sampleTargets(long seed, long[] sequenceIds) {
         requireLogits();
         int T = batch.seqLen(), BT = batch.batchSize() * T;
+        if (sequenceIds.length != batch.batchSize())
+            throw new IllegalArgumentException(sequenceIds.length + " sequence ids for a batch of " + batch.batchSize());
         boolean[] draw = new boolean[BT];
         float[] w = new float[BT];
+        long[] rowSeeds = new long[BT];
         for (int b = 0; b < batch.batchSize(); b++)
             for (int t = 0; t < batch.lengths()[b]; t++) {
                 draw[b * T + t] = true;
                 w[b * T + t] = 1f;
+                rowSeeds[b * T + t] = (seed * 0x9E3779B97F4A7C15L + sequenceIds[b]) * 0xBF58476D1CE4E5B9L + t;
             }
         int[] tok = new int[BT];
-        Softmax.sample(tok, acts.logits, acts.lse, draw, BT, config.vocabSize(), seed);
+        Softmax.sample(tok, acts.logits, acts.lse, draw, rowSeeds, BT, config.vocabSize());
         return new Targets(tok, w);
     }
 

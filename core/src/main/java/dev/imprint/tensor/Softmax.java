@@ -38,15 +38,15 @@ public final class Softmax {
 
     /**
      * Draws one label per row from softmax(logits_r), for rows with {@code draw[r]}; each row uses
-     * its own generator seeded from (seed, r), so the draw does not depend on thread count. The
+     * its own generator seeded by {@code rowSeeds[r]}, so the draw does not depend on thread count. The
      * inverse CDF is searched block by block: a vectorized Σ exp over each block of the vocabulary
      * until the running sum passes u, then a scalar walk inside that block.
      */
-    public static void sample(int[] out, float[] logits, float[] lse, boolean[] draw, int rows, int V, long seed) {
+    public static void sample(int[] out, float[] logits, float[] lse, boolean[] draw, long[] rowSeeds, int rows, int V) {
         final int block = 256;
         Parallel.forEach(rows, r -> {
             if (!draw[r]) return;
-            double u = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (r + 1))).nextDouble();
+            double u = new SplittableRandom(rowSeeds[r]).nextDouble();
             int o = r * V;
             float shift = lse[r];
             double c = 0;
