@@ -112,4 +112,10 @@ public record LowRankQuery(Query query, double logProb, List<Factors> factors) {
         if (info != 0) throw new IllegalStateException("dgesdd failed on a " + m + "x" + n + " matrix (info " + info + ")");
     }
 
+    /** Memory of the factors in bytes (float32): what the benchmarks report. */
+    public long bytes() {
+        long b = 0;
+        for (Factors f : factors) b += 4L * ((long) f.u().rows() * f.rank() + (long) f.v().rows() * f.rank() + f.rank());
+        return b;
+    }
 }

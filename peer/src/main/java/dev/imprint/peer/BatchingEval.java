@@ -15,7 +15,7 @@ import dev.imprint.influence.PreparedQuery;
 import dev.imprint.influence.Query;
 import dev.imprint.influence.QueryGradient;
 import dev.imprint.influence.TopK;
-import dev.imprint.model.GPT2;
+import dev.imprint.model.LanguageModel;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.ModelDirectory;
 import dev.imprint.model.SequenceBatch;
@@ -53,8 +53,8 @@ public final class BatchingEval {
         int rescore = args.length > 7 ? Integer.parseInt(args[7]) : 100;
         try (ModelDirectory dir = ModelDirectory.load(modelDir);
              SequenceStore store = StoreCache.forCorpus(corpus, cache, dir.tokenizer(), StoreCache.fileId(modelDir.resolve("tokenizer.json")),
-                     dir.config().nPositions(), Progress.NONE)) {
-            GPT2 model = dir.model(LayerSelection.MLP);
+                     dir.config().contextLength(), Progress.NONE)) {
+            LanguageModel model = dir.model(LayerSelection.MLP);
             List<TrackedLayer> layers = model.trackedLayers();
             Preconditioners pre = InfluenceAnalysis.openFitted(model, store, dir.fingerprint(), factors, Strategy.defaultStrategy(), Damping.paperDefault());
             List<Query> queries = queries(queryFile, dir, store, randomQueries);
@@ -139,7 +139,7 @@ public final class BatchingEval {
         for (String line : Files.readAllLines(file)) {
             if (line.isBlank()) continue;
             var n = json.readTree(line);
-            out.add(Query.of(n.get("id").asText(), n.get("prompt").asText(), n.get("completion").asText(), dir.tokenizer(), dir.config().nPositions()));
+            out.add(Query.of(n.get("id").asText(), n.get("prompt").asText(), n.get("completion").asText(), dir.tokenizer(), dir.config().contextLength()));
         }
         Random rnd = new Random(5);
         for (int i = 0; i < random; i++) {

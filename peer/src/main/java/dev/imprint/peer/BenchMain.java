@@ -1,10 +1,12 @@
 package dev.imprint.peer;
 
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.Family;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.ModelConfig;
+import dev.imprint.model.Transformer;
+import dev.imprint.tensor.Rope;
 import dev.imprint.model.GradientTap;
 import dev.imprint.model.LayerSelection;
-import dev.imprint.model.ParameterLayout;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
@@ -25,7 +27,7 @@ import java.util.Random;
  * Reports tokens/s, GFLOP/s against the FMA peak, and the process's peak RSS.
  *
  * <p>FLOP per iteration (B batch, T tokens, N parameters, L layers, d channels):
- * fwd+bwd 6·N·B·T + 12·L·T²·d·B; taps only (no weight gradients) 4·N·B·T + 12·L·T²·d·B.
+ * fwd+bwd 6·N·B·T + 12·L·T²·(H·D)·B; taps only (no weight gradients) 4·N·B·T + 12·L·T²·(H·D)·B.
  */
 public final class BenchMain {
     /**
@@ -35,29 +37,46 @@ public final class BenchMain {
      */
     static final double PEAK_GFLOPS = 225, PEAK_GFLOPS_TWO_PIPES = 460.8;
     static final long SEED = 20261125L;
-    static final String USAGE = "usage: imprint bench [--model small|gpt2-small|both] [--iterations N] [--warmup N] "
+    static final String USAGE = "usage: imprint bench [--model small|gpt2-small|both|pythia-160m|qwen2-0.5b|llama-3.2-1b|families] [--iterations N] [--warmup N] "
             + "[--threads N] [--only imprint|torch]";
 
     /** A benchmarked shape: the model and its batch. */
-    record Shape(String name, GPT2Config config, int batch, int seqLen) {
+    record Shape(String name, ModelConfig config, int batch, int seqLen) {
         String describe() {
-            return String.format("%s (%dL d%d H%d V%d, B=%d T=%d)", name, config.nLayer(), config.nEmbd(), config.nHead(),
-                    config.vocabSize(), batch, seqLen);
+            var a = config.attention();
+            return String.format("%s (%dL d%d H%d%s V%d, B=%d T=%d)", name, config.layers(), config.hidden(), a.heads(),
+                    a.kvHeads() == a.heads() ? "" : "/" + a.kvHeads(), config.vocabSize(), batch, seqLen);
         }
 
         int tokens() {
             return batch * seqLen;
         }
 
-        /** FLOP of one iteration: {@code weightFactor}·N·B·T + 12·L·T²·d·B (6 with weight gradients, 4 without). */
+        /**
+         * FLOP of one iteration: {@code weightFactor}·N·B·T + 12·L·T²·(H·D)·B (6 with weight gradients, 4
+         * without; N the parameter count, the attention term over the query width H·D, which grouped-query
+         * attention keeps).
+         */
         double flop(long parameters, int weightFactor) {
             return (double) weightFactor * parameters * batch * seqLen
-                    + 12.0 * config.nLayer() * (double) seqLen * seqLen * config.nEmbd() * batch;
+                    + 12.0 * config.layers() * (double) seqLen * seqLen * config.attention().queryWidth() * batch;
         }
     }
 
-    static final Shape GPT2_SMALL = new Shape("gpt2-small", GPT2Config.gpt2Small(), 1, 512);
-    static final Shape DEMO = new Shape("small", GPT2Config.of(4, 256, 4, 8192, 256), 8, 256);
+    static final Shape GPT2_SMALL = new Shape("gpt2-small", ModelConfig.gpt2Small(), 1, 512);
+    static final Shape DEMO = new Shape("small", ModelConfig.gpt2(4, 256, 4, 8192, 256), 8, 256);
+    /** EleutherAI/pythia-160m: partial rotary (16 of 64 dims), parallel residual, exact GELU, untied head. */
+    static final Shape PYTHIA_160M = new Shape("pythia-160m", ModelConfig.neox(12, 768, 12, 50304, 2048), 1, 512);
+    /** Qwen/Qwen2-0.5B: 14 heads sharing 2 key/value heads, q/k/v biases, SwiGLU, tied head. */
+    static final Shape QWEN2_05B = new Shape("qwen2-0.5b", new ModelConfig(Family.QWEN2, 24, 896, 151936, 32768, ModelConfig.Norm.rms(1e-6),
+            new ModelConfig.AttentionSpec(14, 2, 64, true, false, ModelConfig.QkvFusion.SEPARATE),
+            new ModelConfig.Positions.Rotary(1e6, 64, Rope.Scaling.none()), new ModelConfig.MlpSpec(ModelConfig.MlpSpec.Kind.SWIGLU, 4864, false),
+            false, true, 151643, 151643), 1, 512);
+    /** meta-llama/Llama-3.2-1B: 32 heads sharing 8 key/value heads, Llama-3 rope scaling, SwiGLU, tied head. */
+    static final Shape LLAMA_32_1B = new Shape("llama-3.2-1b", new ModelConfig(Family.LLAMA, 16, 2048, 128256, 131072, ModelConfig.Norm.rms(1e-5),
+            new ModelConfig.AttentionSpec(32, 8, 64, false, false, ModelConfig.QkvFusion.SEPARATE),
+            new ModelConfig.Positions.Rotary(500000, 64, Rope.Scaling.llama3(32, 1, 4, 8192)),
+            new ModelConfig.MlpSpec(ModelConfig.MlpSpec.Kind.SWIGLU, 8192, false), false, true, 128000, 128001), 1, 512);
 
     enum Engines { BOTH, IMPRINT, TORCH }
 
@@ -83,7 +102,11 @@ public final class BenchMain {
                         case "small" -> List.of(DEMO);
                         case "gpt2-small" -> List.of(GPT2_SMALL);
                         case "both" -> List.of(DEMO, GPT2_SMALL);
-                        default -> throw new IllegalArgumentException("--model must be small, gpt2-small or both, got '" + value + "'");
+                        case "pythia-160m" -> List.of(PYTHIA_160M);
+                        case "qwen2-0.5b" -> List.of(QWEN2_05B);
+                        case "llama-3.2-1b" -> List.of(LLAMA_32_1B);
+                        case "families" -> List.of(PYTHIA_160M, QWEN2_05B, LLAMA_32_1B);
+                        default -> throw new IllegalArgumentException("--model must be small, gpt2-small, both, pythia-160m, qwen2-0.5b, llama-3.2-1b or families, got '" + value + "'");
                     };
                     case "--iterations" -> iterations = integer(flag, value);
                     case "--warmup" -> warmup = integer(flag, value);
@@ -133,8 +156,8 @@ public final class BenchMain {
         boolean imprint = opt.engines() != Engines.TORCH, torch = opt.engines() != Engines.IMPRINT;
         String torchInfo = "";
         if (torch) {
-            int t = TorchGpt2.useThreads(opt.threads());
-            torchInfo = ", libtorch " + TorchGpt2.engineVersion() + " (" + t + " intra-op threads)";
+            int t = TorchTransformer.useThreads(opt.threads());
+            torchInfo = ", libtorch " + TorchTransformer.engineVersion() + " (" + t + " intra-op threads)";
         }
         System.out.printf("imprint bench: %d threads%s, %d warm-up + %d timed iterations, seed %d, random weights%n",
                 opt.threads(), torchInfo, opt.warmup(), opt.iterations(), SEED);
@@ -143,7 +166,7 @@ public final class BenchMain {
         for (Shape shape : opt.shapes()) {
             SequenceBatch batch = randomBatch(shape);
             Targets targets = Targets.nextTokens(batch);
-            long n = new ParameterLayout(shape.config()).size();
+            long n = shape.config().parameterCount();
             double full = Double.NaN, taps = Double.NaN, torchFull = Double.NaN;
             if (imprint) {
                 double[] t = runImprint(shape, batch, targets, opt);
@@ -174,7 +197,7 @@ public final class BenchMain {
     /** Mean seconds per iteration of Imprint's fwd+bwd with gradients, then of the taps-only fwd+bwd. */
     static double[] runImprint(Shape shape, SequenceBatch batch, Targets targets, Options opt) {
         Parameters params = Parameters.initialize(shape.config(), SEED);
-        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        LanguageModel model = new Transformer(params, LayerSelection.MLP);
         Parameters grads = new Parameters(params.layout());
         double[] loss = new double[1];
         double full = time(shape.name() + " Imprint fwd+bwd", opt, () -> {
@@ -196,7 +219,7 @@ public final class BenchMain {
     static double runTorch(Shape shape, SequenceBatch batch, Targets targets, Options opt) {
         double[] loss = new double[1];
         double seconds;
-        try (TorchGpt2 model = new TorchGpt2(Parameters.initialize(shape.config(), SEED))) {
+        try (TorchTransformer model = new TorchTransformer(Parameters.initialize(shape.config(), SEED))) {
             report("after loading " + shape.name() + " into libtorch");
             seconds = time(shape.name() + " libtorch fwd+bwd", opt, () -> loss[0] = model.forwardBackward(batch, targets));
         }
@@ -237,8 +260,8 @@ public final class BenchMain {
                     num(tg, "%.2f"), num(100 * tg / PEAK_GFLOPS, "%.1f%%"), num(100 * tg / PEAK_GFLOPS_TWO_PIPES, "%.1f%%"));
         }
         System.out.println("* taps only: Imprint's backward without parameter gradients (ā and Ds of the MLP layers to a tap that"
-                + " ignores them); its ratio is against libtorch's full fwd+bwd. FLOP: fwd+bwd 6·N·B·T + 12·L·T²·d·B, taps only"
-                + " 4·N·B·T + 12·L·T²·d·B. Peaks: 225 GFLOP/s is FACTS.md's 2-core figure for one FMA pipe per core;"
+                + " ignores them); its ratio is against libtorch's full fwd+bwd. FLOP: fwd+bwd 6·N·B·T + 12·L·T²·(H·D)·B, taps only"
+                + " 4·N·B·T + 12·L·T²·(H·D)·B. Peaks: 225 GFLOP/s is FACTS.md's 2-core figure for one FMA pipe per core;"
                 + " 461 GFLOP/s counts the two 512-bit FMA pipes of this machine's Zen 5 cores at 3.6 GHz.");
     }
 

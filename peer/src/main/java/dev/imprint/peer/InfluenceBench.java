@@ -13,8 +13,9 @@ import dev.imprint.influence.LowRankQuery;
 import dev.imprint.influence.PreparedQuery;
 import dev.imprint.influence.Query;
 import dev.imprint.influence.QueryGradient;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.ModelConfig;
+import dev.imprint.model.Transformer;
 import dev.imprint.model.GradientTap;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
@@ -44,18 +45,18 @@ import java.util.function.Consumer;
 public final class InfluenceBench {
     private InfluenceBench() {}
 
-    record Shape(String name, GPT2Config config, int batch, int seqLen) {}
+    record Shape(String name, ModelConfig config, int batch, int seqLen) {}
 
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "demo";
         int batches = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         Shape shape = switch (which) {
-            case "demo" -> new Shape("demo (4L d256 V8192)", GPT2Config.of(4, 256, 4, 8192, 256), 8, 256);
-            case "gpt2-small" -> new Shape("GPT-2 small (12L d768 V50257)", GPT2Config.gpt2Small(), 1, 512);
+            case "demo" -> new Shape("demo (4L d256 V8192)", ModelConfig.gpt2(4, 256, 4, 8192, 256), 8, 256);
+            case "gpt2-small" -> new Shape("GPT-2 small (12L d768 V50257)", ModelConfig.gpt2Small(), 1, 512);
             default -> throw new IllegalArgumentException("unknown shape " + which + " (demo or gpt2-small)");
         };
-        GPT2 model = new GPT2(Parameters.initialize(shape.config(), 1), LayerSelection.MLP);
+        LanguageModel model = new Transformer(Parameters.initialize(shape.config(), 1), LayerSelection.MLP);
         List<TrackedLayer> layers = model.trackedLayers();
         Random rnd = new Random(2);
         List<SequenceBatch> data = new ArrayList<>();
@@ -73,7 +74,7 @@ public final class InfluenceBench {
         CovarianceTap[] cov = {new CovarianceTap(layers)};
         for (SequenceBatch b : data) {
             model.forward(b);
-            model.backward(model.sampleTargets(7), cov[0]);
+            model.backward(model.sampleTargets(7, rows(b)), cov[0]);
         }
         List<KroneckerEigenbasis> bases = new ArrayList<>();
         long e0 = System.nanoTime();
@@ -82,7 +83,7 @@ public final class InfluenceBench {
         EigenvalueCorrection[] lam = {new EigenvalueCorrection(layers, bases)};
         for (SequenceBatch b : data) {
             model.forward(b);
-            model.backward(model.sampleTargets(7), lam[0]);
+            model.backward(model.sampleTargets(7, rows(b)), lam[0]);
         }
         List<Preconditioner> ps = new ArrayList<>();
         Damping damping = Damping.paperDefault();
@@ -114,15 +115,15 @@ public final class InfluenceBench {
                 }),
                 new Stage("fwd + bwd without parameter gradients", () -> {}, null, b -> {
                     model.forward(b);
-                    model.backward(model.sampleTargets(7), null);
+                    model.backward(model.sampleTargets(7, rows(b)), null);
                 }),
                 new Stage("covariance pass (sampled labels)", () -> cov[0] = new CovarianceTap(layers), covTap, b -> {
                     model.forward(b);
-                    model.backward(model.sampleTargets(7), covTap);
+                    model.backward(model.sampleTargets(7, rows(b)), covTap);
                 }),
                 new Stage("eigenvalue-correction pass", () -> lam[0] = new EigenvalueCorrection(layers, bases), lamTap, b -> {
                     model.forward(b);
-                    model.backward(model.sampleTargets(7), lamTap);
+                    model.backward(model.sampleTargets(7, rows(b)), lamTap);
                 }),
                 new Stage("scoring, 1 query, full rank", () -> {}, null, one::score)));
         for (int n : new int[] {1, 16, 64}) {
@@ -199,5 +200,12 @@ public final class InfluenceBench {
 
     private static void report(String what, double seconds, double base, long tokens) {
         System.out.printf("  %-44s %8.2f s   %7.0f tokens/s   %5.2f x plain%n", what, seconds, tokens / seconds, seconds / base);
+    }
+
+    /** Ids 0 … B−1 for the rows of a batch: the label draw only needs to be fixed, not tied to a store. */
+    private static long[] rows(SequenceBatch b) {
+        long[] ids = new long[b.batchSize()];
+        for (int i = 0; i < ids.length; i++) ids[i] = i;
+        return ids;
     }
 }

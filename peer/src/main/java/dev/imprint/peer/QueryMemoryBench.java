@@ -7,8 +7,9 @@ import dev.imprint.data.SequenceStore;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
 import dev.imprint.io.AtomicFiles;
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.ModelConfig;
+import dev.imprint.model.Transformer;
 import dev.imprint.model.Gpt2BpeTokenizer;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
@@ -37,8 +38,8 @@ public final class QueryMemoryBench {
     public static void main(String[] args) throws IOException {
         int queries = args.length > 0 ? Integer.parseInt(args[0]) : 64;
         int rank = args.length > 1 ? Integer.parseInt(args[1]) : 32;
-        GPT2Config config = GPT2Config.gpt2Small();
-        GPT2 model = new GPT2(Parameters.initialize(config, 1), LayerSelection.MLP);
+        ModelConfig config = ModelConfig.gpt2Small();
+        LanguageModel model = new Transformer(Parameters.initialize(config, 1), LayerSelection.MLP);
         Tokenizer tok = new Gpt2BpeTokenizer();
         Random rnd = new Random(3);
         String[] words = {"the", "whale", "ship", "sea", "captain", "white", "storm", "harbor", "rope", "deck", "night", "calm"};

@@ -1,7 +1,8 @@
 package dev.imprint.peer;
 
-import dev.imprint.model.GPT2;
-import dev.imprint.model.GPT2Config;
+import dev.imprint.model.LanguageModel;
+import dev.imprint.model.ModelConfig;
+import dev.imprint.model.Transformer;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
@@ -24,10 +25,10 @@ public final class TrainBench {
 
     public static void main(String[] args) {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 10, blocks = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-        TrainingPreset preset = TrainingPreset.DEMO;
-        GPT2Config c = preset.config();
+        TrainingPreset preset = TrainingPreset.named("demo");
+        ModelConfig c = preset.config();
         Parameters params = Parameters.initialize(c, 1), grads = new Parameters(params.layout());
-        GPT2 model = new GPT2(params, LayerSelection.MLP);
+        LanguageModel model = new Transformer(params, LayerSelection.MLP);
         AdamW opt = new AdamW(params.layout(), AdamW.Settings.defaults());
         Random rnd = new Random(3);
         int[][] seqs = new int[preset.batchSize()][preset.seqLen()];
@@ -47,7 +48,7 @@ public final class TrainBench {
                 model.forward(batch);
                 grads.zero();
                 model.backward(targets, null, grads);
-                Trainer.scaleAndClip(grads.data(), 1f / batch.realTokens(), 1f);
+                Trainer.scaleAndClip(grads.tensors(), 1f / batch.realTokens(), 1f);
                 opt.update(params, grads, 1e-4f);
             }
             long t2 = System.nanoTime();
