@@ -33,7 +33,7 @@ class RmsNormTest {
     @Test
     void forwardMatchesFloat64Reference() {
         SplittableRandom seeds = new SplittableRandom(SEED);
-        double worst = 0;
+        double worst = 0, worstRel = 0;
         for (int rows : ROWS) {
             for (int C : COLS) {
                 long seed = seeds.nextLong();
@@ -51,13 +51,14 @@ class RmsNormTest {
                         double y = x[r * C + i] * rs * w[i];
                         double d = Math.abs(out[r * C + i] - y);
                         worst = Math.max(worst, d / (tol * Math.abs(y) + Float.MIN_NORMAL));
+                        worstRel = Math.max(worstRel, d / Math.abs(y));
                         if (!(d <= tol * Math.abs(y) + Float.MIN_NORMAL))
                             fail(where(rows, C, seed) + ": out[" + r + "," + i + "] = " + out[r * C + i] + ", reference " + y);
                     }
                 }
             }
         }
-        System.out.printf("RmsNorm forward: worst error %.3f of tolerance%n", worst);
+        System.out.printf("RmsNorm forward: worst error %.3f of tolerance, max relative error %.2e%n", worst, worstRel);
     }
 
     @Test

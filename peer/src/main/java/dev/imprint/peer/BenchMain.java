@@ -10,8 +10,16 @@ import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
+import dev.imprint.model.ParameterLayout;
+import dev.imprint.model.ParameterRole;
 
 import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,13 +29,31 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * {@code imprint bench}: a whole GPT-2 forward + backward (summed cross-entropy on the true next
- * tokens, every parameter gradient) in Imprint and in libtorch (DJL), same random weights, same
- * tokens, same thread count; plus Imprint's taps-only backward (the influence passes' mode).
- * Reports tokens/s, GFLOP/s against the FMA peak, and the process's peak RSS.
+ * {@code imprint bench}: a whole forward + backward (summed cross-entropy on the true next tokens,
+ * every parameter gradient) of a transformer shape (GPT-2, GPT-NeoX, Qwen2, Llama) in Imprint and in
+ * libtorch (DJL), same random weights, same tokens, same thread count; plus Imprint's taps-only
+ * backward (the influence passes' mode). Reports tokens/s, GFLOP/s against the FMA peak, and the
+ * process's peak RSS.
  *
- * <p>FLOP per iteration (B batch, T tokens, N parameters, L layers, d channels):
- * fwd+bwd 6·N·B·T + 12·L·T²·(H·D)·B; taps only (no weight gradients) 4·N·B·T + 12·L·T²·(H·D)·B.
+ * <p>FLOP per iteration (B batch, T tokens, L layers, H query heads, D head size):
+ * fwd+bwd 6·N_matmul·B·T + 12·L·T²·(H·D)·B; taps only (no weight gradients) 4·N_matmul·B·T + 12·L·T²·(H·D)·B.
+ * N_matmul counts the weights that are multiplied: every linear weight of the blocks (with
+ * grouped-query attention k and v are KV·D wide, so they count less) and the unembedding (the token
+ * embedding when the head is tied, lm_head otherwise); embedding lookups, position embeddings,
+ * norms and biases are not matmuls. The attention term is QKᵀ and A·V, 2·T²·D multiply-adds each
+ * per query head, forward ×3 for the backward: it is over the query width H·D, which grouped-query
+ * attention keeps (each query head still scores all T keys), and it counts the whole T×T square
+ * (a causal kernel that skips the upper triangle does about half of it).
+ *
+ * <p>Memory: the two engines run one after the other and never hold weights at once (Llama-3.2-1B:
+ * 4.9 GB per copy of the weights, as much again for the gradients). libtorch runs first: the weights
+ * are drawn on the heap, copied off-heap into libtorch, and the heap copy is collected (a full GC,
+ * after which the JVM gives the heap back) before libtorch allocates gradients and activations; then
+ * libtorch is closed, its direct buffers released and glibc's freed heap trimmed, and Imprint draws
+ * the same weights again (same seed; the two losses printed agree). Imprint's phase then lets the
+ * Java heap grow up to -Xmx with garbage before it collects (bin/imprint: 70% of RAM unless
+ * IMPRINT_HEAP is set), so its peak RSS is about min(-Xmx, what it needs); Llama-3.2-1B needs
+ * about 11 GB of heap.
  */
 public final class BenchMain {
     /**
@@ -48,17 +74,32 @@ public final class BenchMain {
                     a.kvHeads() == a.heads() ? "" : "/" + a.kvHeads(), config.vocabSize(), batch, seqLen);
         }
 
+        /**
+         * N_matmul: the parameters of the matrices multiplied in the forward (every block's linear
+         * weights and the unembedding, the token embedding when tied); not the embedding lookups,
+         * position embeddings, norms or biases.
+         */
+        long matmulParameters() {
+            long n = 0;
+            for (ParameterLayout.Entry e : config.layout().entries()) {
+                if (e.role().vector() || e.role() == ParameterRole.POSITION_EMBEDDING) continue;
+                if (e.role() == ParameterRole.TOKEN_EMBEDDING && !config.tiedHead()) continue;
+                n += (long) e.rows() * e.cols();
+            }
+            return n;
+        }
+
         int tokens() {
             return batch * seqLen;
         }
 
         /**
-         * FLOP of one iteration: {@code weightFactor}·N·B·T + 12·L·T²·(H·D)·B (6 with weight gradients, 4
-         * without; N the parameter count, the attention term over the query width H·D, which grouped-query
-         * attention keeps).
+         * FLOP of one iteration: {@code weightFactor}·N_matmul·B·T + 12·L·T²·(H·D)·B (6 with weight
+         * gradients, 4 without; the attention term over the query width H·D, which grouped-query
+         * attention keeps). See the class comment.
          */
-        double flop(long parameters, int weightFactor) {
-            return (double) weightFactor * parameters * batch * seqLen
+        double flop(int weightFactor) {
+            return (double) weightFactor * matmulParameters() * batch * seqLen
                     + 12.0 * config.layers() * (double) seqLen * seqLen * config.attention().queryWidth() * batch;
         }
     }
@@ -135,8 +176,7 @@ public final class BenchMain {
      * One row of the table; NaN where an engine did not run. {@code torchSeconds} is libtorch doing
      * this pass, {@code versusSeconds} the libtorch pass the Imprint/libtorch ratio divides by.
      */
-    record Row(Shape shape, String pass, int weightFactor, long parameters, double imprintSeconds, double torchSeconds,
-               double versusSeconds) {}
+    record Row(Shape shape, String pass, int weightFactor, double imprintSeconds, double torchSeconds, double versusSeconds) {}
 
     public static void main(String[] args) {
         if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
@@ -166,20 +206,23 @@ public final class BenchMain {
         for (Shape shape : opt.shapes()) {
             SequenceBatch batch = randomBatch(shape);
             Targets targets = Targets.nextTokens(batch);
-            long n = shape.config().parameterCount();
+            System.err.printf(Locale.ROOT, "%s: N = %,d parameters, N_matmul = %,d; fwd+bwd %.1f GFLOP per iteration%n",
+                    shape.describe(), shape.config().parameterCount(), shape.matmulParameters(), shape.flop(6) * 1e-9);
             double full = Double.NaN, taps = Double.NaN, torchFull = Double.NaN;
+            if (torch) { // first, and closed before Imprint draws its weights
+                torchFull = runTorch(shape, batch, targets, opt);
+                releaseNativeMemory();
+                report("after " + shape.name() + " libtorch");
+            }
             if (imprint) {
-                double[] t = runImprint(shape, batch, targets, opt);
+                double[] t = runImprint(Parameters.initialize(shape.config(), SEED), batch, targets, opt, shape.name());
                 full = t[0];
                 taps = t[1];
                 report("after " + shape.name() + " Imprint");
             }
-            if (torch) {
-                torchFull = runTorch(shape, batch, targets, opt);
-                report("after " + shape.name() + " libtorch");
-            }
-            rows.add(new Row(shape, "fwd+bwd, all grads", 6, n, full, torchFull, torchFull));
-            rows.add(new Row(shape, "fwd+bwd, taps only*", 4, n, taps, Double.NaN, torchFull));
+            System.gc(); // the next shape starts from an empty heap
+            rows.add(new Row(shape, "fwd+bwd, all grads", 6, full, torchFull, torchFull));
+            rows.add(new Row(shape, "fwd+bwd, taps only*", 4, taps, Double.NaN, torchFull));
         }
         printTable(rows);
         printSummary(rows, opt);
@@ -195,12 +238,11 @@ public final class BenchMain {
     }
 
     /** Mean seconds per iteration of Imprint's fwd+bwd with gradients, then of the taps-only fwd+bwd. */
-    static double[] runImprint(Shape shape, SequenceBatch batch, Targets targets, Options opt) {
-        Parameters params = Parameters.initialize(shape.config(), SEED);
+    static double[] runImprint(Parameters params, SequenceBatch batch, Targets targets, Options opt, String name) {
         LanguageModel model = new Transformer(params, LayerSelection.MLP);
         Parameters grads = new Parameters(params.layout());
         double[] loss = new double[1];
-        double full = time(shape.name() + " Imprint fwd+bwd", opt, () -> {
+        double full = time(name + " Imprint fwd+bwd", opt, () -> {
             grads.zero();
             model.forward(batch);
             loss[0] = model.loss(targets);
@@ -208,7 +250,7 @@ public final class BenchMain {
         });
         System.err.printf(Locale.ROOT, "  Imprint loss %.4f%n", loss[0]);
         GradientTap ignore = (layer, b, activations, outputGradients) -> { };
-        double taps = time(shape.name() + " Imprint taps only", opt, () -> {
+        double taps = time(name + " Imprint taps only", opt, () -> {
             model.forward(batch);
             model.backward(targets, ignore);
         });
@@ -217,15 +259,69 @@ public final class BenchMain {
 
     /** Mean seconds per iteration of libtorch's fwd+bwd (gradients zeroed each step, left in libtorch). */
     static double runTorch(Shape shape, SequenceBatch batch, Targets targets, Options opt) {
+        String name = shape.name();
         double[] loss = new double[1];
         double seconds;
         try (TorchTransformer model = new TorchTransformer(Parameters.initialize(shape.config(), SEED))) {
-            report("after loading " + shape.name() + " into libtorch");
-            seconds = time(shape.name() + " libtorch fwd+bwd", opt, () -> loss[0] = model.forwardBackward(batch, targets));
+            shrinkHeap(); // the heap copy of the weights is garbage now: let the heap shrink before libtorch's gradients
+            report("after loading " + name + " into libtorch");
+            seconds = time(name + " libtorch fwd+bwd", opt, () -> loss[0] = model.forwardBackward(batch, targets));
         }
         System.err.printf(Locale.ROOT, "  libtorch loss %.4f%n", loss[0]);
-        System.gc();
         return seconds;
+    }
+
+    /**
+     * After libtorch is closed: its weights live in direct ByteBuffers, which are freed only when the
+     * collector finds them unreachable, so collect until the direct pool is (nearly) empty (at most
+     * ~10 s); then ask glibc to return the freed heap of libtorch's tensors to the system
+     * (malloc_trim), which it otherwise keeps for later allocations (about 3 GB after Llama-3.2-1B),
+     * so that it does not add to Imprint's resident set.
+     */
+    static void releaseNativeMemory() {
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).findFirst().orElse(null);
+        for (int i = 0; i < 100; i++) {
+            System.gc();
+            if (direct == null || direct.getMemoryUsed() < 64L << 20) break;
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (direct != null)
+            System.err.printf(Locale.ROOT, "  direct buffers after closing libtorch: %.2f GB%n", direct.getMemoryUsed() / 1e9);
+        String before = memory("VmRSS:");
+        try {
+            Linker linker = Linker.nativeLinker();
+            var trim = linker.defaultLookup().find("malloc_trim");
+            if (trim.isPresent()) {
+                MethodHandle h = linker.downcallHandle(trim.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+                int released = (int) h.invokeExact(0L);
+                System.err.printf(Locale.ROOT, "  malloc_trim: RSS %s before, %s after%s%n", before, memory("VmRSS:"), released == 0 ? " (nothing to release)" : "");
+            }
+        } catch (Throwable e) { // not glibc, or native access refused: the memory stays with the process
+            System.err.println("  malloc_trim unavailable (" + e + ")");
+        }
+    }
+
+    /**
+     * A full GC, then up to 5 s while G1 marks the emptied heap for return (it uncommits the pages
+     * concurrently, over the next seconds: the resident set drops a little later).
+     */
+    static void shrinkHeap() {
+        System.gc();
+        var heap = ManagementFactory.getMemoryMXBean();
+        for (int i = 0; i < 50 && heap.getHeapMemoryUsage().getCommitted() > heap.getHeapMemoryUsage().getUsed() + (1L << 30); i++) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** Runs warm-ups, then timed iterations; progress to stderr; returns mean seconds per timed iteration. */
@@ -251,7 +347,7 @@ public final class BenchMain {
         System.out.printf(Locale.ROOT, head, "model", "pass", "Imprint tok/s", "libtorch tok/s", "Imprint/libtorch",
                 "Imprint GFLOP/s", "%of 225", "%of 461", "libtorch GFLOP/s", "%of 225", "%of 461");
         for (Row r : rows) {
-            double flop = r.shape().flop(r.parameters(), r.weightFactor());
+            double flop = r.shape().flop(r.weightFactor());
             double it = r.shape().tokens() / r.imprintSeconds(), tt = r.shape().tokens() / r.torchSeconds();
             double ig = flop / r.imprintSeconds() * 1e-9, tg = flop / r.torchSeconds() * 1e-9;
             double ratio = r.versusSeconds() / r.imprintSeconds();
@@ -260,8 +356,8 @@ public final class BenchMain {
                     num(tg, "%.2f"), num(100 * tg / PEAK_GFLOPS, "%.1f%%"), num(100 * tg / PEAK_GFLOPS_TWO_PIPES, "%.1f%%"));
         }
         System.out.println("* taps only: Imprint's backward without parameter gradients (ā and Ds of the MLP layers to a tap that"
-                + " ignores them); its ratio is against libtorch's full fwd+bwd. FLOP: fwd+bwd 6·N·B·T + 12·L·T²·(H·D)·B, taps only"
-                + " 4·N·B·T + 12·L·T²·(H·D)·B. Peaks: 225 GFLOP/s is FACTS.md's 2-core figure for one FMA pipe per core;"
+                + " ignores them); its ratio is against libtorch's full fwd+bwd. FLOP: fwd+bwd 6·N_matmul·B·T + 12·L·T²·(H·D)·B, taps only"
+                + " 4·N_matmul·B·T + 12·L·T²·(H·D)·B (N_matmul: linear weights and the unembedding; H query heads). Peaks: 225 GFLOP/s is FACTS.md's 2-core figure for one FMA pipe per core;"
                 + " 461 GFLOP/s counts the two 512-bit FMA pipes of this machine's Zen 5 cores at 3.6 GHz.");
     }
 

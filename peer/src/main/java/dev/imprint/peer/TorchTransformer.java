@@ -22,6 +22,7 @@ import dev.imprint.model.ParameterRole;
 import dev.imprint.model.Parameters;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
+import dev.imprint.tensor.Rope;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -231,9 +232,10 @@ public final class TorchTransformer implements AutoCloseable {
     private NDArray rotate(NDArray x, Positions.Rotary r, int T) {
         int R = r.rotaryDims(), half = R / 2, D = config.attention().headDim();
         NDArray[] cs = rotaryTables.computeIfAbsent(T, n -> {
+            double[] invFreq = inverseFrequencies(r);
             float[] cos = new float[n * half], sin = new float[n * half];
             for (int i = 0; i < half; i++) {
-                double inv = r.scaling().apply(Math.pow(r.theta(), -2.0 * i / R));
+                double inv = invFreq[i];
                 for (int t = 0; t < n; t++) {
                     cos[t * half + i] = (float) Math.cos(t * inv);
                     sin[t * half + i] = (float) Math.sin(t * inv);
@@ -248,6 +250,41 @@ public final class TorchTransformer implements AutoCloseable {
         return R == D ? rotated : rotated.concat(x.get(new NDIndex(":, :, :, {}:", R)), 3);
     }
 
+    /**
+     * The rotary inverse frequencies (R/2), written here from Hugging Face's
+     * {@code _compute_default_rope_parameters} and {@code _compute_llama3_parameters} rather than
+     * taken from core's {@link Rope.Scaling#apply}, so that a mistake in either shows up in the
+     * cross-check: invFreq_i = 1 / θ^(2i/R); for llama3, with wavelen = 2π/invFreq,
+     * <pre>
+     *   inv_freq_llama = where(wavelen &gt; low_freq_wavelen, inv_freq / factor, inv_freq)
+     *   smooth         = (old_context_len / wavelen − low_freq_factor) / (high_freq_factor − low_freq_factor)
+     *   smoothed       = (1 − smooth) · inv_freq_llama / factor + smooth · inv_freq_llama
+     *   inv_freq_llama = where(!(wavelen &lt; high_freq_wavelen) &amp;&amp; !(wavelen &gt; low_freq_wavelen), smoothed, inv_freq_llama)
+     * </pre>
+     * In double (Hugging Face uses float32; the difference is far below the cross-check's tolerance
+     * at the test's positions).
+     */
+    static double[] inverseFrequencies(Positions.Rotary r) {
+        int R = r.rotaryDims();
+        double[] inv = new double[R / 2];
+        for (int i = 0; i < inv.length; i++) inv[i] = 1.0 / Math.pow(r.theta(), (2.0 * i) / R);
+        if (r.scaling() instanceof Rope.Scaling.Llama3 s) {
+            double lowFreqWavelen = s.originalMaxPositions() / s.lowFreqFactor();
+            double highFreqWavelen = s.originalMaxPositions() / s.highFreqFactor();
+            for (int i = 0; i < inv.length; i++) {
+                double wavelen = 2 * Math.PI / inv[i];
+                double llama = wavelen > lowFreqWavelen ? inv[i] / s.factor() : inv[i];
+                double smooth = (s.originalMaxPositions() / wavelen - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
+                double smoothed = (1 - smooth) * llama / s.factor() + smooth * llama;
+                boolean medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+                inv[i] = medium ? smoothed : llama;
+            }
+        } else if (!(r.scaling() instanceof Rope.Scaling.None)) {
+            throw new IllegalArgumentException("rope scaling " + r.scaling() + " has no reference here");
+        }
+        return inv;
+    }
+
     /** (B, T, heads·D) → (B, heads, T, D). */
     private static NDArray heads(NDArray a, int B, int T, int heads, int D) {
         return a.reshape(B, T, heads, D).transpose(0, 2, 1, 3);
@@ -259,13 +296,13 @@ public final class TorchTransformer implements AutoCloseable {
      * with 2u = x·(2√(2/π) + 2√(2/π)·0.044715·x²): fewer operations, and fewer tensors kept for
      * autograd, than the literal form.
      */
-    private static NDArray geluTanh(NDArray x) {
+    static NDArray geluTanh(NDArray x) {
         NDArray twoU = x.mul(x).mul(2 * SQRT_2_OVER_PI * 0.044715f).add(2 * SQRT_2_OVER_PI).mul(x);
         return x.mul(Activation.sigmoid(twoU));
     }
 
     /** GELU with erf, ½x(1 + erf(x/√2)): libtorch's own gelu. */
-    private static NDArray geluExact(NDArray x) {
+    static NDArray geluExact(NDArray x) {
         return Activation.gelu(x);
     }
 

@@ -57,11 +57,69 @@ class TorchCrossCheckTest {
                 32, new int[] {32, 19}, SEED + 20);
     }
 
+    /**
+     * θ = 5·10⁵ on 16 dims with original_max_position_embeddings 64 (low/high wavelengths 64 and 16):
+     * pair 0 (wavelength 2π) is kept, pair 1 (32.4) is interpolated, pairs 2–7 are divided by the factor.
+     */
     @Test
     void llama3RopeScalingAgrees() {
+        Positions.Rotary rotary = new Positions.Rotary(500000, 16, Rope.Scaling.llama3(8, 1, 4, 64));
+        double[] scaled = TorchTransformer.inverseFrequencies(rotary);
+        int kept = 0, interpolated = 0, divided = 0;
+        for (int i = 0; i < scaled.length; i++) {
+            double plain = Math.pow(500000, -2.0 * i / 16);
+            if (scaled[i] == plain) kept++;
+            else if (Math.abs(scaled[i] - plain / 8) <= 1e-15 * plain) divided++;
+            else interpolated++;
+        }
+        assertTrue(kept > 0 && interpolated > 0 && divided > 0,
+                "every band of the llama3 scaling exercised: kept " + kept + ", interpolated " + interpolated + ", divided " + divided);
         crossCheck(new ModelConfig(Family.LLAMA, 2, 64, 101, 64, Norm.rms(1e-5), new AttentionSpec(4, 4, 16, false, false, QkvFusion.SEPARATE),
-                new Positions.Rotary(500000, 16, Rope.Scaling.llama3(8, 1, 4, 32)), new MlpSpec(MlpSpec.Kind.SWIGLU, 96, false), false, true, 1, 2),
+                rotary, new MlpSpec(MlpSpec.Kind.SWIGLU, 96, false), false, true, 1, 2),
                 32, new int[] {32, 25}, SEED + 30);
+    }
+
+    /**
+     * The reference's two GELUs are the ones they claim to be: DJL's gelu is the exact (erf) one,
+     * the tanh form is GPT-2's gelu_new; the two differ by up to ~5e-4, far above the float32 noise.
+     */
+    @Test
+    void referenceGelusAreExactAndTanh() {
+        float[] xs = new float[121];
+        for (int i = 0; i < xs.length; i++) xs[i] = -6f + 0.1f * i;
+        float[] exact, tanh;
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager("PyTorch")) {
+            ai.djl.ndarray.NDArray x = m.create(xs);
+            exact = TorchTransformer.geluExact(x).toFloatArray();
+            tanh = TorchTransformer.geluTanh(x).toFloatArray();
+        }
+        double worstExact = 0, worstTanh = 0, gap = 0;
+        for (int i = 0; i < xs.length; i++) {
+            double x = xs[i];
+            double e = 0.5 * x * (1 + erf(x / Math.sqrt(2)));
+            double t = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            worstExact = Math.max(worstExact, Math.abs(exact[i] - e));
+            worstTanh = Math.max(worstTanh, Math.abs(tanh[i] - t));
+            gap = Math.max(gap, Math.abs(e - t));
+        }
+        System.out.printf("gelu: exact max|diff| %.3e, tanh max|diff| %.3e, exact vs tanh %.3e%n", worstExact, worstTanh, gap);
+        assertTrue(gap > 1e-4, "the two forms differ measurably on this grid");
+        assertTrue(worstExact < 2e-6, "DJL's gelu is the erf form: max|diff| " + worstExact);
+        assertTrue(worstTanh < 2e-6, "geluTanh is gelu_new: max|diff| " + worstTanh);
+    }
+
+    /**
+     * erf by its Maclaurin series for |x| ≤ 4.5 (the largest term is below 1e8, so the sum is good to
+     * about 1e-8 in double), else ±1 (1 − |erf| &lt; 2e-10 there).
+     */
+    static double erf(double x) {
+        if (Math.abs(x) > 4.5) return Math.signum(x);
+        double sum = 0, term = x; // term = (−1)ⁿ x^(2n+1) / n!
+        for (int n = 0; n < 200; n++) {
+            sum += term / (2 * n + 1);
+            term *= -x * x / (n + 1);
+        }
+        return 2 / Math.sqrt(Math.PI) * sum;
     }
 
     @Test
