@@ -6,10 +6,11 @@ package dev.imprint;
  * trace and exits with {@link #exitCode()}: {@value #INVALID} for an invalid or malformed input
  * (and, from the CLI, a bad flag), {@value #NOT_FOUND} for a missing file or folder,
  * {@value #MISMATCH} for outputs written with other arguments (a fingerprint mismatch),
- * {@value #OUT_OF_MEMORY} for work that will not fit the Java heap.
+ * {@value #OUT_OF_MEMORY} for work that will not fit the Java heap, {@value #BUSY} for an output
+ * folder another run is writing.
  */
 public class InputException extends RuntimeException {
-    public static final int INVALID = 2, NOT_FOUND = 3, MISMATCH = 4, OUT_OF_MEMORY = 5;
+    public static final int INVALID = 2, NOT_FOUND = 3, MISMATCH = 4, OUT_OF_MEMORY = 5, BUSY = 6;
     private final int exitCode;
 
     public InputException(String message) {
@@ -33,6 +34,11 @@ public class InputException extends RuntimeException {
     /** The work would not fit the Java heap: refused before it starts. */
     public static InputException outOfMemory(String message) {
         return new InputException(message, OUT_OF_MEMORY, null);
+    }
+
+    /** Another run holds the output folder's lock. */
+    public static InputException busy(String message) {
+        return new InputException(message, BUSY, null);
     }
 
     protected InputException(String message, int exitCode, Throwable cause) {

@@ -46,13 +46,14 @@ final class CorpusCommand implements Runnable {
         Path corpus;
         @Option(names = "--tokenizer", required = true, description = "A Hugging Face tokenizer.json.")
         Path tokenizer;
-        @Option(names = "--seq-len", defaultValue = "512", description = "Tokens per training sequence (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--seq-len", defaultValue = "512", description = "Tokens per training sequence, at least 2 (default: ${DEFAULT-VALUE}).")
         int seqLen;
         @Option(names = "--out", required = true, description = "Store folder.")
         Path out;
 
         @Override
         public Integer call() {
+            if (seqLen < 2) throw new dev.imprint.InputException("--seq-len must be at least 2, not " + seqLen);
             try (HfTokenizer tok = HfTokenizer.load(tokenizer);
                  SequenceStore store = SequenceStore.openOrBuild(corpus, out, tok, StoreCache.fileId(tokenizer), seqLen, new ConsoleProgress())) {
                 System.out.printf("%s: %d sequences of up to %d tokens, %d documents%n", out, store.size(), store.seqLen(), store.documentCount());

@@ -16,6 +16,8 @@ import dev.imprint.model.LanguageModel;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.ModelDirectory;
 import dev.imprint.model.TrackedLayer;
+import dev.imprint.io.OutputSet;
+import dev.imprint.report.HtmlReport;
 import dev.imprint.report.ResultsJson;
 import dev.imprint.report.RunInfo;
 import picocli.CommandLine.Command;
@@ -28,7 +30,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,8 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
+        if (top < 1) throw new InputException("--top must be at least 1, not " + top);
         Path root = (cache != null ? cache : Main.defaultCache()).resolve("demo");
         Path results = out != null ? out : root.resolve("results");
         long t0 = System.nanoTime();
@@ -76,7 +79,8 @@ final class DemoCommand implements Callable<Integer> {
         timings.put("corpus_and_training_s", seconds(t0));
 
         int k = QueryCommand.parseRank(rank), kCandidates = QueryCommand.parseCandidates(candidates);
-        try (ModelDirectory dir = ModelDirectory.load(modelDir);
+        try (OutputSet set = OutputSet.open(results, "demo", RESULT_FILES);
+             ModelDirectory dir = ModelDirectory.load(modelDir);
              SequenceStore store = StoreCache.forCorpus(corpus, root.getParent(), dir.tokenizer(), StoreCache.fileId(modelDir.resolve("tokenizer.json")),
                      dir.config().contextLength(), new ConsoleProgress())) {
             LanguageModel model = dir.model(LayerSelection.MLP);
@@ -87,9 +91,10 @@ final class DemoCommand implements Callable<Integer> {
             timings.put("fit_s", seconds(t1));
             String key = String.join("|", dir.fingerprint(), store.fingerprint(), Integer.toString(fitting), candidates, rank,
                     Integer.toString(top), resource("queries.jsonl"));
-            Path keyFile = results.resolve(".demo-key");
+            Path keyFile = results.resolve(KEY_FILE);
             if (Files.exists(results.resolve(ResultsJson.FILE)) && Files.exists(keyFile) && Files.readString(keyFile).equals(key)) {
                 System.err.println("demo results: reusing " + results.resolve(ResultsJson.FILE));
+                set.keepAllBut(HtmlReport.FILE);
             } else {
                 List<Query> queries = builtInQueries(dir);
                 long t2 = System.nanoTime();
@@ -100,19 +105,26 @@ final class DemoCommand implements Callable<Integer> {
                 RunInfo run = new RunInfo(modelDir.toString(), dir.fingerprint(), corpus.toString(), store.fingerprint(), store.size(),
                         ekfac.name(), "0.1 × mean(Λ) per layer", model.trackedLayers().stream().map(TrackedLayer::name).toList(),
                         k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, store.size()), timings);
-                ResultsJson.write(results, run, scored, store);
-                dev.imprint.io.AtomicFiles.writeString(keyFile, key);
+                ResultsJson.write(set.staging(), run, scored, store);
+                Files.writeString(set.staging().resolve(KEY_FILE), key);
                 for (InfluenceAnalysis.QueryResult r : scored) {
                     InfluenceAnalysis.Hit best = r.top().getFirst();
                     String doc = store.firstDocumentId(best.sequence());
                     System.out.printf("%-24s log p %7.3f   top: %+.3e  %s%n", r.query().id(), r.logProb(), best.score(), doc);
                 }
             }
+            ReportCommand.write(set.staging());
+            set.commit();
         }
         System.out.println("results: " + results.resolve(ResultsJson.FILE));
-        System.out.println("report:  " + ReportCommand.write(results));
+        System.out.println("report:  " + results.resolve(HtmlReport.FILE));
         return 0;
     }
+
+    /** What tells a rerun that the results were made with the same inputs and settings. */
+    private static final String KEY_FILE = ".demo-key";
+    /** The files of a results folder, the demo's key among them. */
+    static final java.util.Set<String> RESULT_FILES = java.util.Set.of(ResultsJson.FILE, ResultsJson.SCORES, HtmlReport.FILE, KEY_FILE);
 
     private static double seconds(long since) {
         return (System.nanoTime() - since) / 1e9;

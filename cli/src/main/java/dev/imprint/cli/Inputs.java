@@ -19,8 +19,8 @@ final class Inputs {
     Path corpus;
     @Option(names = "--layers", defaultValue = "mlp", description = "Tracked layers: mlp (the paper's default) or all (attention projections too).")
     String layers;
-    @Option(names = "--seq-len", defaultValue = "0", description = "Tokens per training sequence (default: the model's context, at most 2048).")
-    int seqLen;
+    @Option(names = "--seq-len", description = "Tokens per training sequence, at least 2 (default: the model's context, at most 2048).")
+    Integer seqLen;
     @Option(names = "--batch-size", defaultValue = "8", description = "Sequences per forward/backward (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--cache", description = "Cache folder for sequence stores (default: $IMPRINT_CACHE or ~/.cache/imprint).")
@@ -47,13 +47,14 @@ final class Inputs {
     }
 
     Opened open() {
-        if (batchSize < 1) throw new dev.imprint.InputException("--batch-size must be at least 1");
+        if (batchSize < 1) throw new dev.imprint.InputException("--batch-size must be at least 1, not " + batchSize);
+        if (seqLen != null && seqLen < 2) throw new dev.imprint.InputException("--seq-len must be at least 2, not " + seqLen);
         LayerSelection sel = selection();
         ModelConfig c = ModelDirectory.readConfig(model);
         System.err.printf("model: %s, %d layers, %,d parameters: %,d MiB of weights in the heap%n",
                 c.family().modelType(), c.layers(), c.parameterCount(), ModelDirectory.weightBytes(c) >> 20);
         ModelDirectory dir = ModelDirectory.load(model);
-        int len = seqLen > 0 ? seqLen : Math.min(dir.config().contextLength(), DEFAULT_MAX_SEQ_LEN);
+        int len = seqLen != null ? seqLen : Math.min(dir.config().contextLength(), DEFAULT_MAX_SEQ_LEN);
         if (len > dir.config().contextLength())
             throw new dev.imprint.InputException("--seq-len " + len + " exceeds the model context of " + dir.config().contextLength());
         SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), dir.tokenizer(),

@@ -11,8 +11,9 @@ import java.nio.file.Path;
 /**
  * The {@code imprint} command line. Exit codes: 0 success; for a user mistake, one line and 2 (a bad
  * flag, an invalid or malformed input), 3 (a missing file or folder) or 4 (outputs made with other
- * arguments: a fingerprint mismatch); 5 the Java heap ran out (one line naming IMPRINT_HEAP); 1 an
- * internal error (a bug: printed with its trace).
+ * arguments: a fingerprint mismatch); 5 the Java heap ran out (one line naming IMPRINT_HEAP); 6 the
+ * output folder is being written by another run (one line naming it); 1 an internal error (a bug:
+ * printed with its trace).
  */
 @Command(name = "imprint", mixinStandardHelpOptions = true, version = "imprint 0.1.0",
         description = "Which training documents made this language model say that? Influence functions (EK-FAC) for GPT-2-family models.",
@@ -45,11 +46,11 @@ public final class Main implements Runnable {
             Throwable t = ex;
             while (t != null && !(t instanceof InputException)) t = t.getCause();
             if (t instanceof InputException ie) {
-                c.getErr().println("imprint: " + ie.getMessage());
+                c.getErr().println("imprint: " + Terminal.line(ie.getMessage()));
                 return ie.exitCode();
             }
             if (ex instanceof UncheckedIOException io) {
-                c.getErr().println("imprint: " + io.getMessage());
+                c.getErr().println("imprint: " + Terminal.line(io.getMessage()));
                 return 2;
             }
             throw ex;

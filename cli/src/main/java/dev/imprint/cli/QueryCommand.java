@@ -8,6 +8,8 @@ import dev.imprint.influence.CandidateFilter;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
 import dev.imprint.model.TrackedLayer;
+import dev.imprint.io.OutputSet;
+import dev.imprint.report.HtmlReport;
 import dev.imprint.report.ResultsJson;
 import dev.imprint.report.RunInfo;
 import picocli.CommandLine.ArgGroup;
@@ -18,7 +20,6 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +70,7 @@ final class QueryCommand implements Callable<Integer> {
         if (k > 0 && rescore < top) throw new InputException("--rescore " + rescore + " must be at least --top " + top);
         Strategy s = factorOptions.strategy();
         factorOptions.damping(); // a bad value is reported before any work
-        try (Inputs.Opened in = inputs.open()) {
+        try (OutputSet set = OutputSet.open(out, "query", ResultsJson.FILES); Inputs.Opened in = inputs.open()) {
             int context = in.dir().config().contextLength();
             List<Query> queries = source.file != null ? readQueries(source.file, in, context)
                     : List.of(Query.of("q1", source.single.prompt, source.single.completion, in.dir().tokenizer(), context));
@@ -89,10 +90,12 @@ final class QueryCommand implements Callable<Integer> {
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
                     in.store().size(), s.name(), factorOptions.dampingText(),
                     in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, in.store().size()), timings);
-            ResultsJson.write(out, run, results, in.store());
+            ResultsJson.write(set.staging(), run, results, in.store());
+            ReportCommand.write(set.staging());
+            set.commit();
             print(results, in);
             System.out.println("results: " + out.resolve(ResultsJson.FILE));
-            System.out.println("report:  " + ReportCommand.write(out));
+            System.out.println("report:  " + out.resolve(HtmlReport.FILE));
         }
         return 0;
     }
@@ -123,6 +126,10 @@ final class QueryCommand implements Callable<Integer> {
         List<String> lines;
         try {
             lines = Files.readAllLines(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw InputException.notFound(file + ": no such file");
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new InputException(file + ": not UTF-8 text", e);
         } catch (IOException e) {
             throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
@@ -131,13 +138,14 @@ final class QueryCommand implements Callable<Integer> {
 
     private static void print(List<InfluenceAnalysis.QueryResult> results, Inputs.Opened in) {
         for (InfluenceAnalysis.QueryResult r : results) {
-            System.out.printf("%n%s: %s|%s   (log p = %.3f nats)%n", r.query().id(), r.query().prompt(), r.query().completion(), r.logProb());
+            System.out.printf("%n%s: %s|%s   (log p = %.3f nats)%n", r.query().id(), Terminal.line(r.query().prompt()),
+                    Terminal.line(r.query().completion()), r.logProb());
             int rank = 1;
             for (InfluenceAnalysis.Hit h : r.top()) {
-                String text = in.store().text(h.sequence()).replaceAll("\\s+", " ").strip();
+                String text = Terminal.line(in.store().text(h.sequence())).strip();
                 if (text.length() > 90) text = text.substring(0, 87) + "...";
                 String doc = in.store().firstDocumentId(h.sequence());
-                System.out.printf("  %2d. %+.4e (per copy %+.3e)  seq %d  %s  %s%n", rank++, h.score(), h.scorePerCopy(), h.sequence(), doc, text);
+                System.out.printf("  %2d. %+.4e (per copy %+.3e)  seq %d  %s  %s%n", rank++, h.score(), h.scorePerCopy(), h.sequence(), Terminal.line(doc), text);
             }
         }
     }

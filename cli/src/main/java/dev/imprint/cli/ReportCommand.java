@@ -1,6 +1,7 @@
 package dev.imprint.cli;
 
 import dev.imprint.InputException;
+import dev.imprint.io.OutputSet;
 import dev.imprint.report.HtmlReport;
 import dev.imprint.report.ResultsJson;
 import picocli.CommandLine.Command;
@@ -22,11 +23,17 @@ final class ReportCommand implements Callable<Integer> {
     public Integer call() {
         if (!Files.isRegularFile(dir.resolve(ResultsJson.FILE)))
             throw InputException.notFound(dir + ": no " + ResultsJson.FILE + " here (write one with 'imprint query')");
-        System.out.println("report: " + write(dir));
+        ResultsJson.read(dir); // a damaged results.json is named where it is, before anything is staged
+        try (OutputSet set = OutputSet.open(dir, "report", DemoCommand.RESULT_FILES)) {
+            set.keepAllBut(HtmlReport.FILE);
+            write(set.staging());
+            set.commit();
+        }
+        System.out.println("report: " + dir.resolve(HtmlReport.FILE));
         return 0;
     }
 
-    /** Writes the report, turning an unreadable results.json into a one-line error. */
+    /** Writes the report into {@code dir} (a staging folder), turning an unreadable results.json into a one-line error. */
     static Path write(Path dir) {
         try {
             return HtmlReport.write(dir);

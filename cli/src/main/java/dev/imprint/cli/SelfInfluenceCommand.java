@@ -5,6 +5,7 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.ConsoleProgress;
 import dev.imprint.influence.InfluenceAnalysis;
+import dev.imprint.io.OutputSet;
 import dev.imprint.report.SelfInfluenceFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,7 +36,8 @@ final class SelfInfluenceCommand implements Callable<Integer> {
         if (top < 1) throw new InputException("--top must be at least 1");
         Strategy s = factorOptions.strategy();
         factorOptions.damping(); // a bad value is reported before any work
-        try (Inputs.Opened in = inputs.open()) {
+        try (OutputSet set = OutputSet.open(out, "self-influence", java.util.Set.of(SelfInfluenceFiles.TENSORS, SelfInfluenceFiles.JSON_FILE));
+             Inputs.Opened in = inputs.open()) {
             Preconditioners pre = factorOptions.open(in);
             long t0 = System.nanoTime();
             double[] self = InfluenceAnalysis.selfInfluence(in.model(), in.store(), pre, inputs.batchSize, new ConsoleProgress());
@@ -46,14 +48,15 @@ final class SelfInfluenceCommand implements Callable<Integer> {
             meta.put("store_fingerprint", in.store().fingerprint());
             meta.put("strategy", s.name());
             meta.put("damping", dampingText);
-            SelfInfluenceFiles.write(out, self, in.store(), meta, top, seconds);
+            SelfInfluenceFiles.write(set.staging(), self, in.store(), meta, top, seconds);
+            set.commit();
             int n = self.length;
             int[] order = SelfInfluenceFiles.highest(self, Math.min(10, top));
             System.out.printf("self-influence of %d sequences (%s, %s) in %.1f s; highest:%n", n, s.name(), dampingText, seconds);
             for (int r = 0; r < Math.min(10, order.length); r++) {
                 int i = order[r];
-                String text = in.store().text(i).replaceAll("\\s+", " ").strip();
-                System.out.printf("  %2d. %.4e  seq %d  %s  %s%n", r + 1, self[order[r]], i, in.store().firstDocumentId(i),
+                String text = Terminal.line(in.store().text(i)).strip();
+                System.out.printf("  %2d. %.4e  seq %d  %s  %s%n", r + 1, self[order[r]], i, Terminal.line(in.store().firstDocumentId(i)),
                         text.length() > 80 ? text.substring(0, 80) + "..." : text);
             }
             System.out.println("written: " + out.resolve(SelfInfluenceFiles.TENSORS) + ", " + out.resolve(SelfInfluenceFiles.JSON_FILE));

@@ -6,6 +6,7 @@ import dev.imprint.data.ConsoleProgress;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.StoreCache;
 import dev.imprint.io.AtomicFiles;
+import dev.imprint.io.OutputLock;
 import dev.imprint.model.ByteLevelBpe;
 import dev.imprint.model.HfTokenizer;
 import dev.imprint.train.Trainer;
@@ -37,8 +38,8 @@ final class TrainCommand implements Callable<Integer> {
     String preset;
     @Option(names = "--arch", defaultValue = "gpt2", description = "gpt2, llama (RMSNorm, rotary, grouped-query attention, SwiGLU) or neox (Pythia's GPT-NeoX) (default: ${DEFAULT-VALUE}).")
     String arch;
-    @Option(names = "--steps", defaultValue = "0", description = "Optimizer steps (default: the preset's).")
-    int steps;
+    @Option(names = "--steps", description = "Optimizer steps, at least 1 (default: the preset's).")
+    Integer steps;
     @Option(names = "--seed", defaultValue = "1", description = "Seed for initialization, split and data order (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--cache", description = "Cache folder for sequence stores (default: $IMPRINT_CACHE or ~/.cache/imprint).")
@@ -46,17 +47,24 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (steps != null && steps < 1) throw new dev.imprint.InputException("--steps must be at least 1, not " + steps);
         TrainingPreset p;
         try {
             p = TrainingPreset.named(preset, TrainingPreset.Arch.named(arch));
         } catch (IllegalArgumentException e) {
             throw new dev.imprint.InputException(e.getMessage());
         }
+        try (OutputLock lock = OutputLock.acquire(out, "train")) {
+            return train(p);
+        }
+    }
+
+    private int train(TrainingPreset p) throws Exception {
         Files.createDirectories(out);
         Path tokenizerJson = out.resolve("tokenizer.json");
         String wanted = ByteLevelBpe.gpt2Prefix(p.config().vocabSize());
         if (!Files.exists(tokenizerJson) || !Files.readString(tokenizerJson).equals(wanted)) AtomicFiles.writeString(tokenizerJson, wanted);
-        TrainingSettings settings = p.settings(steps, seed);
+        TrainingSettings settings = p.settings(steps != null ? steps : p.steps(), seed);
         try (HfTokenizer tok = HfTokenizer.load(tokenizerJson);
              SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), tok,
                      StoreCache.fileId(tokenizerJson), p.seqLen(), new ConsoleProgress())) {

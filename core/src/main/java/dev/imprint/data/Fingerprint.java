@@ -31,6 +31,7 @@ public final class Fingerprint {
         text.append("tokenizer ").append(spec.tokenizerId()).append('\n');
         text.append("vocabSize ").append(spec.tokenizer().vocabSize()).append('\n');
         text.append("endOfText ").append(spec.tokenizer().endOfText()).append('\n');
+        spec.tokenizer().beginOfText().ifPresent(id -> text.append("beginOfText ").append(id).append('\n'));
         Corpus corpus = spec.corpus();
         if (corpus.files().stream().anyMatch(f -> f.kind() == Corpus.Kind.JSON_LINES))
             text.append("textField ").append(corpus.options().textField()).append('\n');

@@ -6,6 +6,7 @@ import dev.imprint.model.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.function.Consumer;
 
 /**
@@ -28,6 +29,7 @@ final class Packer {
     private final Packing packing;
     private final Consumer<Sequence> sink;
     private final int endOfText;
+    private final OptionalInt beginOfText;
     // the sequence being filled: (seqLen) each
     private final int[] tokens, charStart, charEnd;
     private final List<Piece> pieces = new ArrayList<>();
@@ -40,12 +42,17 @@ final class Packer {
         this.packing = packing;
         this.sink = sink;
         this.endOfText = tokenizer.endOfText();
+        this.beginOfText = tokenizer.beginOfText();
         this.tokens = new int[seqLen];
         this.charStart = new int[seqLen];
         this.charEnd = new int[seqLen];
     }
 
-    /** Tokenizes document {@code index} and returns its token count (without end-of-text). */
+    /**
+     * Tokenizes document {@code index} and returns its token count (without beginning- and
+     * end-of-text). A tokenizer with a beginning-of-text token has it put before the document, with
+     * the empty span at the document's start (method §1).
+     */
     int add(int index, Document doc) {
         String text = doc.text();
         Tokenizer.Encoding enc = tokenizer.encodeWithOffsets(text);
@@ -55,11 +62,22 @@ final class Packer {
                 throw new IllegalStateException("tokenizer gave token " + j + " of document " + doc.id() + " the span ["
                         + enc.charStart()[j] + ", " + enc.charEnd()[j] + ") outside its " + text.length() + " chars");
         }
+        if (beginOfText.isPresent()) enc = withBeginOfText(enc, beginOfText.getAsInt());
         switch (packing) {
             case Packing.Concatenate c -> concatenate(index, text, enc);
             case Packing.PerDocument p -> perDocument(index, doc, enc, p.truncate());
         }
         return n;
+    }
+
+    private static Tokenizer.Encoding withBeginOfText(Tokenizer.Encoding enc, int id) {
+        int n = enc.ids().length;
+        int[] ids = new int[n + 1], start = new int[n + 1], end = new int[n + 1];
+        ids[0] = id;
+        System.arraycopy(enc.ids(), 0, ids, 1, n);
+        System.arraycopy(enc.charStart(), 0, start, 1, n);
+        System.arraycopy(enc.charEnd(), 0, end, 1, n);
+        return new Tokenizer.Encoding(ids, start, end);
     }
 
     /** Emits the last, possibly shorter, sequence. */
@@ -94,7 +112,7 @@ final class Packer {
             int end = seqLen < n ? boundary(text, enc.charStart()[seqLen]) : text.length();
             pieces.add(new Piece(index, 0, fill, 0, end, false));
         } else {
-            throw new InputException("document " + doc.id() + ": " + (n + 1) + " tokens with its end-of-text token exceed the sequence length of "
+            throw new InputException("document " + doc.id() + ": " + (n + 1) + " tokens with its " + (beginOfText.isPresent() ? "beginning- and end-of-text tokens" : "end-of-text token") + " exceed the sequence length of "
                     + seqLen + " (choose truncation or concatenation)");
         }
         emit();

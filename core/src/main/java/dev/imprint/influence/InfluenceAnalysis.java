@@ -10,6 +10,7 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
+import dev.imprint.io.OutputLock;
 import dev.imprint.model.LanguageModel;
 
 import java.nio.file.Path;
@@ -117,16 +118,21 @@ public final class InfluenceAnalysis {
         return hi;
     }
 
-    /** Fits (or reuses, when {@code factorsDir} holds them for the same arguments) the strategy's factors. */
+    /**
+     * Fits (or reuses, when {@code factorsDir} holds them for the same arguments) the strategy's
+     * factors. The folder is locked while fitting ({@link OutputLock}): a second fit of it is refused.
+     */
     public static Preconditioners fit(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                       FitSettings settings, Damping damping, FitProgress progress) {
         int[] fitting = store.sample(Math.min(settings.fittingSequences(), store.size()), settings.seed());
         // the label choice changes every stage's output, so it is part of what the factors depend on
         String modelAndLabels = modelFingerprint + "|labels=" + settings.labels().name().toLowerCase();
         FactorArguments args = new FactorArguments(modelAndLabels, store.fingerprint(), fitting.length, settings.seed(), model.trackedLayers());
-        CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
-        new FactorFitter(factors, progress).fit(settings.strategy(), new FittingPass(model, store, fitting, settings.batchSize(), settings.seed(), settings.labels()));
-        return settings.strategy().preconditioners(factors, damping);
+        try (OutputLock lock = OutputLock.acquire(factorsDir, "fit")) {
+            CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
+            new FactorFitter(factors, progress).fit(settings.strategy(), new FittingPass(model, store, fitting, settings.batchSize(), settings.seed(), settings.labels()));
+            return settings.strategy().preconditioners(factors, damping);
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import com.knuddels.jtokkit.api.EncodingType;
 import com.knuddels.jtokkit.api.IntArrayList;
 
 import java.nio.charset.StandardCharsets;
+import java.util.OptionalInt;
 
 /**
  * GPT-2's byte-level BPE (tiktoken's {@code r50k_base}, through jtokkit), needing no tokenizer file.
@@ -107,5 +108,11 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
     @Override
     public int endOfText() {
         return END_OF_TEXT;
+    }
+
+    /** GPT-2 puts no token before a text. */
+    @Override
+    public OptionalInt beginOfText() {
+        return OptionalInt.empty();
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
+import dev.imprint.io.JsonFiles;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.model.ModelConfig.AttentionSpec;
 import dev.imprint.model.ModelConfig.MlpSpec;
@@ -14,9 +15,6 @@ import dev.imprint.model.ModelConfig.Positions;
 import dev.imprint.model.ModelConfig.QkvFusion;
 import dev.imprint.tensor.Rope;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -37,17 +35,7 @@ public final class HfConfig {
 
     /** Reads and validates a config.json. */
     public static ModelConfig read(Path configJson) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(configJson));
-        } catch (NoSuchFileException e) {
-            throw InputException.notFound(configJson + ": no such file");
-        } catch (JsonProcessingException e) {
-            throw new InputException(configJson + ": malformed JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")", e);
-        } catch (IOException e) {
-            throw new InputException(configJson + ": cannot read (" + e.getMessage() + ")", e);
-        }
-        if (root == null || !root.isObject()) throw new InputException(configJson + ": not a JSON object");
+        JsonNode root = JsonFiles.readObject(configJson);
         Fields f = new Fields(configJson, root);
         String modelType = f.string("model_type", "gpt2");
         Family family = Family.ofModelType(modelType);

@@ -2,34 +2,57 @@ package dev.imprint.model;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.imprint.InputException;
+import dev.imprint.io.JsonFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalInt;
 import java.util.function.IntSupplier;
 
 /**
  * A Hugging Face {@code tokenizer.json}, run by the Rust {@code tokenizers} library through DJL (its
- * jar bundles the native library, so nothing is downloaded). Encoding adds no special tokens and
- * never truncates or pads; special tokens written in the text (such as {@code <|endoftext|>}) are
- * still recognised, as in HF. Holds native memory: {@link #close()} it.
+ * jar bundles the native library, so nothing is downloaded): byte-level BPE (GPT-2, GPT-NeoX,
+ * Llama 3, Qwen2) and SentencePiece-style BPE with byte fallback (Llama 2, Mistral, TinyLlama).
+ * {@link #encode} adds no special tokens and never truncates or pads; special tokens written in the
+ * text (such as {@code <|endoftext|>}) are still recognised, as in HF.
+ *
+ * <p>The special tokens, read as {@code transformers} reads a model folder (method §1):
+ * <ul>
+ * <li>end of text (the document separator): {@code eos_token} of {@code tokenizer_config.json}
+ * beside the tokenizer.json; else {@code <|endoftext|>}; else the caller's fallback (config.json's
+ * {@code eos_token_id});
+ * <li>beginning of text: when tokenizer_config.json sets {@code add_bos_token}, its
+ * {@code bos_token} or none; otherwise the token that tokenizer.json's post-processor puts before a
+ * text (Llama 3's template adds {@code <|begin_of_text|>}), found by encoding a probe text with and
+ * without special tokens. Tokens a post-processor adds after a text ({@code add_eos_token}) are not
+ * used: documents end with end-of-text anyway, and a query's completion is measured without one.
+ * </ul>
+ * Holds native memory: {@link #close()} it.
  */
 public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The file beside tokenizer.json that says which special tokens the model adds. */
+    private static final String TOKENIZER_CONFIG = "tokenizer_config.json";
+    /** A text encoded with and without special tokens, to see what the post-processor adds. */
+    private static final String PROBE = "a";
 
     private final HuggingFaceTokenizer tokenizer;
     private final int vocabSize;
     private final int endOfText;
+    private final OptionalInt beginOfText;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, int endOfText) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, int endOfText, OptionalInt beginOfText) {
         this.tokenizer = tokenizer;
         this.vocabSize = vocabSize;
         this.endOfText = endOfText;
+        this.beginOfText = beginOfText;
     }
 
     /** Loads a tokenizer.json whose vocabulary contains {@code <|endoftext|>}. */
@@ -40,63 +63,111 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     }
 
     /**
-     * Loads a tokenizer.json; the end-of-text id is {@code <|endoftext|>}'s, or else
-     * {@code endOfTextIfAbsent}'s (for instance config.json's {@code eos_token_id}), asked only then.
+     * Loads a tokenizer.json and the tokenizer_config.json beside it, if there is one (see the class
+     * comment); {@code endOfTextIfAbsent} (for instance config.json's {@code eos_token_id}) is asked
+     * only when neither names the end-of-text token.
      */
     public static HfTokenizer load(Path tokenizerJson, IntSupplier endOfTextIfAbsent) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(tokenizerJson));
-        } catch (NoSuchFileException e) {
-            throw InputException.notFound(tokenizerJson + ": no such file");
-        } catch (JsonProcessingException e) {
-            throw new InputException(tokenizerJson + ": malformed JSON (" + firstLine(e.getOriginalMessage()) + ")", e);
-        } catch (IOException e) {
-            throw new InputException(tokenizerJson + ": cannot read (" + e.getMessage() + ")", e);
-        }
-        if (root == null || !root.isObject()) throw new InputException(tokenizerJson + ": not a JSON object");
+        JsonNode root = JsonFiles.readObject(tokenizerJson);
         Vocabulary v = Vocabulary.of(tokenizerJson, root);
-        int eot = v.endOfText >= 0 ? v.endOfText : endOfTextIfAbsent.getAsInt();
+        Path configFile = tokenizerJson.resolveSibling(TOKENIZER_CONFIG);
+        JsonNode config = Files.isRegularFile(configFile) ? JsonFiles.readObject(configFile) : JSON.createObjectNode();
+        String eosToken = tokenText(configFile, config, "eos_token");
+        int eot;
+        if (eosToken != null) {
+            eot = v.idOf(eosToken);
+            if (eot < 0) throw new InputException(configFile + ": eos_token " + eosToken + " is not in the vocabulary of " + tokenizerJson);
+        } else {
+            eot = v.idOf(ByteLevelBpe.END_OF_TEXT);
+            if (eot < 0) eot = endOfTextIfAbsent.getAsInt();
+        }
         if (eot < 0 || eot >= v.size)
             throw new InputException(tokenizerJson + ": end-of-text id " + eot + " is outside the vocabulary [0, " + v.size + ")");
+        HuggingFaceTokenizer t;
         try {
-            HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
+            t = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
                     .optAddSpecialTokens(false).optTruncation(false).optPadding(false).build();
-            return new HfTokenizer(t, v.size, eot);
         } catch (IOException | RuntimeException e) {
             // The Rust library reports a tokenizer.json it cannot deserialize as a RuntimeException.
             throw new InputException(tokenizerJson + ": not a valid Hugging Face tokenizer (" + firstLine(e.getMessage()) + ")", e);
         }
+        try {
+            OptionalInt bos = beginOfText(tokenizerJson, t, configFile, config, v);
+            return new HfTokenizer(t, v.size, eot, bos);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** The beginning-of-text token: tokenizer_config.json's {@code add_bos_token} if set, else the post-processor's. */
+    private static OptionalInt beginOfText(Path tokenizerJson, HuggingFaceTokenizer t, Path configFile, JsonNode config, Vocabulary v) {
+        JsonNode add = config.path("add_bos_token");
+        if (add.isBoolean()) {
+            if (!add.booleanValue()) return OptionalInt.empty();
+            String bos = tokenText(configFile, config, "bos_token");
+            if (bos == null) throw new InputException(configFile + ": add_bos_token is true but no bos_token is given");
+            int id = v.idOf(bos);
+            if (id < 0) throw new InputException(configFile + ": bos_token " + bos + " is not in the vocabulary of " + tokenizerJson);
+            return OptionalInt.of(id);
+        }
+        if (!add.isMissingNode() && !add.isNull()) throw new InputException(configFile + ": add_bos_token must be true or false, not " + add);
+        // What the post-processor adds around a probe text: the ids before the plain encoding.
+        long[] plain = t.encode(PROBE, false, false).getIds(), full = t.encode(PROBE, true, false).getIds();
+        for (int k = 0; k + plain.length <= full.length; k++) {
+            if (!Arrays.equals(full, k, k + plain.length, plain, 0, plain.length)) continue;
+            if (k == 0) return OptionalInt.empty();
+            if (k == 1) return OptionalInt.of(Math.toIntExact(full[0]));
+            throw new InputException(tokenizerJson + ": its post-processor puts " + k + " tokens before a text; Imprint supports one (a beginning-of-text token)");
+        }
+        throw new InputException(tokenizerJson + ": its post-processor changes a text's tokens rather than adding tokens around them");
+    }
+
+    /** A special token's text in tokenizer_config.json: a string, or an object with {@code content}; null when absent. */
+    private static String tokenText(Path file, JsonNode config, String key) {
+        JsonNode n = config.path(key);
+        if (n.isMissingNode() || n.isNull()) return null;
+        if (n.isTextual()) return n.textValue();
+        if (n.path("content").isTextual()) return n.get("content").textValue();
+        throw new InputException(file + ": " + key + " must be a string or an object with \"content\", not " + n);
     }
 
     /**
-     * What Imprint needs from the JSON itself, which DJL does not expose: the id range and the id of
-     * {@code <|endoftext|>} (−1 when the vocabulary has none).
+     * What Imprint needs from the JSON itself, which DJL does not expose: the id range and the ids of
+     * named tokens (the model's vocabulary, then added_tokens, which win).
      */
-    private record Vocabulary(int size, int endOfText) {
+    private record Vocabulary(int size, Map<String, Integer> ids, JsonNode vocab) {
         static Vocabulary of(Path file, JsonNode root) {
             JsonNode vocab = root.path("model").path("vocab");
-            int size, eot = -1;
+            int size;
             if (vocab.isObject()) { // BPE, WordPiece, WordLevel: {token: id}
                 size = 0;
                 for (JsonNode id : vocab) {
                     if (!id.canConvertToInt() || id.intValue() < 0) throw new InputException(file + ": model.vocab has a bad id " + id);
                     size = Math.max(size, id.intValue() + 1);
                 }
-                if (vocab.path(ByteLevelBpe.END_OF_TEXT).canConvertToInt()) eot = vocab.get(ByteLevelBpe.END_OF_TEXT).intValue();
             } else if (vocab.isArray()) { // Unigram: [[piece, score], ...], id = position
                 size = vocab.size();
-                for (int i = 0; i < vocab.size(); i++) if (vocab.get(i).path(0).asText().equals(ByteLevelBpe.END_OF_TEXT)) eot = i;
             } else {
                 throw new InputException(file + ": model.vocab is missing");
             }
-            for (JsonNode added : root.path("added_tokens")) {
-                int id = added.path("id").asInt(-1);
-                if (id < 0) throw new InputException(file + ": added_tokens entry without an id: " + added);
+            Map<String, Integer> added = new HashMap<>();
+            for (JsonNode token : root.path("added_tokens")) {
+                int id = token.path("id").asInt(-1);
+                if (id < 0) throw new InputException(file + ": added_tokens entry without an id: " + token);
                 size = Math.max(size, id + 1);
-                if (added.path("content").asText().equals(ByteLevelBpe.END_OF_TEXT)) eot = id;
+                added.put(token.path("content").asText(), id);
             }
-            return new Vocabulary(size, eot);
+            return new Vocabulary(size, added, vocab);
+        }
+
+        /** The id of the token with this text, or −1. */
+        int idOf(String token) {
+            Integer added = ids.get(token);
+            if (added != null) return added;
+            if (vocab.isObject()) return vocab.path(token).canConvertToInt() ? vocab.get(token).intValue() : -1;
+            for (int i = 0; i < vocab.size(); i++) if (vocab.get(i).path(0).asText().equals(token)) return i;
+            return -1;
         }
     }
 
@@ -162,6 +233,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     @Override
     public int endOfText() {
         return endOfText;
+    }
+
+    @Override
+    public OptionalInt beginOfText() {
+        return beginOfText;
     }
 
     @Override

@@ -38,20 +38,23 @@ public record ModelDirectory(Path dir, ModelConfig config, Parameters parameters
     }
 
     /**
-     * Loads and validates the three parts (one-line errors naming the file and the problem). A model
-     * whose weights would not fit the heap that is free is refused before anything is read.
+     * Loads and validates the three parts (one-line errors naming the file and the problem). The
+     * weight files' headers are checked against the config first (a config that describes another
+     * model is named as a mismatch, whatever its size); then a model whose weights would not fit
+     * the heap that is free is refused before any weight is read.
      */
     public static ModelDirectory load(Path dir) {
         ModelConfig c = readConfig(dir);
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), need = weightBytes(c);
-        if (need > free)
-            throw InputException.outOfMemory(dir + ": the " + c.family().modelType() + " weights need " + (need >> 20) + " MiB of heap, "
-                    + (free >> 20) + " MiB is free; give it more with IMPRINT_HEAP");
         Parameters p;
         List<Path> files = new ArrayList<>();
         files.add(dir.resolve("config.json"));
         try (CheckpointFiles weights = CheckpointFiles.open(dir)) {
+            Parameters.requireMatch(weights, c);
+            Runtime rt = Runtime.getRuntime();
+            long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), need = weightBytes(c);
+            if (need > free)
+                throw InputException.outOfMemory(dir + ": the " + c.family().modelType() + " weights need " + (need >> 20) + " MiB of heap, "
+                        + (free >> 20) + " MiB is free; give it more with IMPRINT_HEAP");
             p = Parameters.load(weights, c);
             files.addAll(weights.files());
         }

@@ -6,9 +6,11 @@ import dev.imprint.io.SafeTensors;
 import dev.imprint.tensor.Mat;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -129,34 +131,58 @@ public final class Parameters {
 
     /** As {@link #load(Path, ModelConfig)}, from weight files already open. */
     public static Parameters load(CheckpointFiles files, ModelConfig config) {
+        List<String> stored = requireMatch(files, config);
         Parameters p = new Parameters(config.layout());
-        Family family = config.family();
-        Set<String> used = new HashSet<>();
-        String where = files.files().size() == 1 ? files.files().getFirst().toString() : files.files().getFirst().getParent() + " (sharded weights)";
+        String where = where(files);
         for (ParameterLayout.Entry e : p.layout.entries()) {
-            String name = e.name();
-            if (!files.contains(name) && family == Family.GPT2 && name.startsWith("transformer.") && files.contains(name.substring(12)))
-                name = name.substring(12);
-            if (!files.contains(name)) throw new InputException(where + ": missing tensor '" + e.name() + "' (the config describes a different model)");
-            boolean t = p.transposed(e);
-            files.requireShape(name, e.role().vector() ? new long[] {e.cols()} : t ? new long[] {e.cols(), e.rows()} : new long[] {e.rows(), e.cols()});
+            String name = stored.get(e.index());
             float[] v = files.floats(name);
             for (float x : v)
                 if (!Float.isFinite(x)) throw new InputException(where + ": tensor '" + name + "' contains NaN or infinity");
             p.fromStored(e, v);
+        }
+        if (config.tiedHead()) {
+            for (String name : List.of("lm_head.weight", "embed_out.weight")) {
+                if (!files.contains(name)) continue;
+                if (!Arrays.equals(files.floats(name), p.tensor(ParameterRole.TOKEN_EMBEDDING, -1)))
+                    throw new InputException(where + ": " + name + " differs from the token embedding, but the config ties them (tie_word_embeddings)");
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Checks, from the files' headers alone (nothing is read into memory), that the weights are
+     * exactly the model the config describes: every tensor of its layout present with its shape and
+     * no other tensor, except a family's known buffers and a tied head's copy. Returns, per layout
+     * entry, the tensor's name in the files (GPT-2 names may lack the {@code transformer.} prefix).
+     */
+    public static List<String> requireMatch(CheckpointFiles files, ModelConfig config) {
+        ParameterLayout layout = config.layout();
+        Family family = config.family();
+        String where = where(files);
+        List<String> stored = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        for (ParameterLayout.Entry e : layout.entries()) {
+            String name = e.name();
+            if (!files.contains(name) && family == Family.GPT2 && name.startsWith("transformer.") && files.contains(name.substring(12)))
+                name = name.substring(12);
+            if (!files.contains(name)) throw new InputException(where + ": missing tensor '" + e.name() + "' (the config describes a different model)");
+            boolean t = family.storesTransposed(e.role());
+            files.requireShape(name, e.role().vector() ? new long[] {e.cols()} : t ? new long[] {e.cols(), e.rows()} : new long[] {e.rows(), e.cols()});
+            stored.add(name);
             used.add(name);
         }
         for (String name : files.names()) {
             if (used.contains(name) || family.isBuffer(name)) continue;
-            if (config.tiedHead() && (name.equals("lm_head.weight") || name.equals("embed_out.weight"))) {
-                float[] head = files.floats(name), wte = p.tensor(ParameterRole.TOKEN_EMBEDDING, -1);
-                if (!Arrays.equals(head, wte))
-                    throw new InputException(where + ": " + name + " differs from the token embedding, but the config ties them (tie_word_embeddings)");
-                continue;
-            }
+            if (config.tiedHead() && (name.equals("lm_head.weight") || name.equals("embed_out.weight"))) continue; // compared on load
             throw new InputException(where + ": tensor '" + name + "' is not part of a " + family.modelType() + " model with this config");
         }
-        return p;
+        return stored;
+    }
+
+    private static String where(CheckpointFiles files) {
+        return files.files().size() == 1 ? files.files().getFirst().toString() : files.files().getFirst().getParent() + " (sharded weights)";
     }
 
     /** Writes the weights in the family's Hugging Face names and layout (F32), atomically; shards past {@link #MAX_SHARD_BYTES}. */

@@ -1,5 +1,7 @@
 package dev.imprint.model;
 
+import java.util.OptionalInt;
+
 /**
  * Text ↔ token ids for a model. Implementations: Hugging Face {@code tokenizer.json} (through DJL)
  * and GPT-2's byte-level BPE.
@@ -19,6 +21,13 @@ public interface Tokenizer {
 
     /** Id of the end-of-text token that separates documents. */
     int endOfText();
+
+    /**
+     * Id of the token the model's tokenizer puts before every text (Llama 2's {@code <s>}, Llama 3's
+     * {@code <|begin_of_text|>}), or empty when it puts none (GPT-2, GPT-NeoX, Qwen2). Imprint puts
+     * it before every corpus document and every query prompt (method §1).
+     */
+    OptionalInt beginOfText();
 
     /** Ids with character spans; {@code charStart[i]..charEnd[i]} is token i's text in the source string. */
     record Encoding(int[] ids, int[] charStart, int[] charEnd) {

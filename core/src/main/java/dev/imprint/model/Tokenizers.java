@@ -17,7 +17,7 @@ public final class Tokenizers {
     public static HfTokenizer load(Path modelDir) {
         Path json = modelDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(json))
-            throw new InputException(modelDir + ": no tokenizer.json (a model directory needs the Hugging Face tokenizer it was trained with)");
+            throw InputException.notFound(modelDir + ": no tokenizer.json (a model directory needs the Hugging Face tokenizer it was trained with)");
         Path config = modelDir.resolve("config.json");
         return HfTokenizer.load(json, () -> {
             if (!Files.isRegularFile(config))

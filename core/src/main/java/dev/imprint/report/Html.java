@@ -13,7 +13,11 @@ final class Html {
 
     private Html() {}
 
-    /** Escapes text for element content and for quoted attribute values alike. */
+    /**
+     * Escapes text for element content and for quoted attribute values alike. Control characters
+     * other than tab and line breaks, which HTML does not allow, become their visible symbols (␀,
+     * ␛, …); an unpaired surrogate becomes U+FFFD.
+     */
     static String escape(String s) {
         StringBuilder out = new StringBuilder(s.length() + 16);
         for (int i = 0; i < s.length(); i++) {
@@ -24,7 +28,15 @@ final class Html {
                 case '>' -> out.append("&gt;");
                 case '"' -> out.append("&quot;");
                 case '\'' -> out.append("&#39;");
-                default -> out.append(c);
+                case '\t', '\n', '\r' -> out.append(c);
+                default -> {
+                    if (c < 0x20) out.append((char) (0x2400 + c));           // a control character as its visible symbol (␀, ␛, …)
+                    else if (c == 0x7F) out.append('\u2421');                 // ␡
+                    else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1)))
+                        out.append(c).append(s.charAt(++i));
+                    else if (Character.isSurrogate(c)) out.append('\uFFFD'); // unpaired: not text
+                    else out.append(c);
+                }
             }
         }
         return out.toString();

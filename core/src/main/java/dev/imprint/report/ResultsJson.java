@@ -3,6 +3,7 @@ package dev.imprint.report;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import dev.imprint.InputException;
 import dev.imprint.data.Piece;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.SequenceText;
@@ -25,6 +26,8 @@ import java.util.Map;
  */
 public final class ResultsJson {
     public static final String FILE = "results.json", SCORES = "scores.safetensors";
+    /** The files of a results folder (an {@link dev.imprint.io.OutputSet}): these two and the report. */
+    public static final java.util.Set<String> FILES = java.util.Set.of(FILE, SCORES, HtmlReport.FILE);
     /** The unit of a raw score, as written in results and reports. */
     public static final String UNIT = "raw: d log p(completion) / d ε for upweighting the sequence's loss by ε (nats); "
             + "per copy: raw ÷ N, the nats gained by adding one more copy of the sequence to the N training sequences";
@@ -55,14 +58,35 @@ public final class ResultsJson {
         AtomicFiles.write(dir.resolve(FILE), tmp -> JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), results));
     }
 
-    /** Reads {@code dir}/results.json. */
+    /**
+     * Reads {@code dir}/results.json; a file that is not one (malformed JSON, a missing or null
+     * {@code run}, {@code queries} or a query's {@code top}) is refused with one line naming it.
+     */
     public static Results read(Path dir) {
         Path file = dir.resolve(FILE);
+        Results r;
         try {
-            return JSON.readValue(file.toFile(), Results.class);
+            r = JSON.readValue(file.toFile(), Results.class);
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+            throw InputException.notFound(file + ": no such file");
+        } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+            throw new InputException(file + ": not a results file (unknown field \"" + e.getPropertyName() + "\")", e);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String detail = e.getOriginalMessage() == null ? "malformed" : e.getOriginalMessage().lines().findFirst().orElse("malformed");
+            throw new InputException(file + ": not a results file (" + detail + ")", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
+        if (r == null) throw new InputException(file + ": not a results file (null)");
+        if (r.run() == null) throw new InputException(file + ": not a results file (no \"run\")");
+        if (r.queries() == null || r.queries().isEmpty()) throw new InputException(file + ": not a results file (no \"queries\")");
+        for (int q = 0; q < r.queries().size(); q++) {
+            Results.QueryResults qr = r.queries().get(q);
+            if (qr == null || qr.id() == null || qr.prompt() == null || qr.completion() == null || qr.top() == null
+                    || qr.top().stream().anyMatch(t -> t == null))
+                throw new InputException(file + ": query " + (q + 1) + " lacks its id, prompt, completion or top sequences");
+        }
+        return r;
     }
 
     private static Results.QueryResults query(InfluenceAnalysis.QueryResult r, SequenceStore store) {

@@ -65,9 +65,9 @@ public record TrainingPreset(String name, Arch arch, ModelConfig config, int bat
         return config.contextLength();
     }
 
-    /** Settings for this preset, with the step count overridable (≤ 0 keeps the preset's). */
-    public TrainingSettings settings(int stepsOverride, long seed) {
-        int n = stepsOverride > 0 ? stepsOverride : steps;
+    /** Settings for this preset run for {@code n} steps (the preset's own count is {@link #steps()}). */
+    public TrainingSettings settings(int n, long seed) {
+        if (n < 1) throw new IllegalArgumentException("steps " + n + " is below 1");
         int warmup = Math.max(1, n / 20);
         return new TrainingSettings(n, batchSize, new Schedule(peakLr, peakLr / 10, warmup, n), AdamW.Settings.defaults(), 1f, seed,
                 0.02, Math.max(1, n / 10), 64, Math.max(1, n / 10));

@@ -69,4 +69,9 @@ public final class ByteTokenizer implements Tokenizer {
     public int endOfText() {
         return vocabSize - 1;
     }
+
+    @Override
+    public java.util.OptionalInt beginOfText() {
+        return java.util.OptionalInt.empty();
+    }
 }

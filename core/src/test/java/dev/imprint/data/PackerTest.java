@@ -45,7 +45,7 @@ class PackerTest {
 
     @Test
     void concatenationKeepsEveryTokenInOrderWithProvenance() {
-        for (Tokenizer tok : List.of(new ByteTokenizer(), new WordTokenizer(WORDS))) {
+        for (Tokenizer tok : List.of(new ByteTokenizer(), new WordTokenizer(WORDS), new WordTokenizer(WORDS, true))) {
             for (int seqLen : new int[] {2, 3, 7, 64, 1000}) {
                 List<Document> docs = randomDocuments(seqLen * 31L + tok.vocabSize(), 25);
                 List<Packer.Sequence> seqs = pack(tok, seqLen, Packing.CONCATENATE, docs);
@@ -56,9 +56,12 @@ class PackerTest {
 
     /** The invariants of concatenation packing, shared with the store tests. */
     static void checkConcatenation(Tokenizer tok, int seqLen, List<Document> docs, List<Packer.Sequence> seqs) {
-        // 1. the sequences, concatenated, are the documents' tokens each followed by end-of-text
+        // 1. the sequences, concatenated, are the documents' tokens each after beginning-of-text (if
+        // the tokenizer has one) and before end-of-text
         IntStream.Builder expected = IntStream.builder();
+        int bos = tok.beginOfText().isPresent() ? 1 : 0;
         for (Document d : docs) {
+            tok.beginOfText().ifPresent(expected::add);
             for (int id : tok.encode(d.text())) expected.add(id);
             expected.add(tok.endOfText());
         }
@@ -84,10 +87,10 @@ class PackerTest {
                 Document doc = docs.get(p.document());
                 Tokenizer.Encoding enc = tok.encodeWithOffsets(doc.text());
                 for (int k = p.tokenStart(); k < p.tokenEnd(); k++) {
-                    int j = tokenIndex[p.document()]++;
+                    int j = tokenIndex[p.document()]++ - bos; // −1: beginning-of-text, the empty span at 0
                     boolean eot = j == enc.ids().length;
-                    assertEquals(eot ? doc.text().length() : enc.charStart()[j], s.charStart()[k]);
-                    assertEquals(eot ? doc.text().length() : enc.charEnd()[j], s.charEnd()[k]);
+                    assertEquals(j < 0 ? 0 : eot ? doc.text().length() : enc.charStart()[j], s.charStart()[k]);
+                    assertEquals(j < 0 ? 0 : eot ? doc.text().length() : enc.charEnd()[j], s.charEnd()[k]);
                     assertEquals(eot, p.endsDocument() && k == p.tokenEnd() - 1);
                 }
                 assertEquals(cursor[p.document()], p.charStart(), "pieces of a document are adjacent");
@@ -117,6 +120,22 @@ class PackerTest {
         assertArrayEquals(new int[] {2, 3, 0}, seqs.get(2).tokens());
         InputException e = assertThrows(InputException.class, () -> pack(tok, 4, new Packing.PerDocument(false), docs));
         assertEquals("document b: 7 tokens with its end-of-text token exceed the sequence length of 4 (choose truncation or concatenation)", e.getMessage());
+    }
+
+    @Test
+    void beginningOfTextStartsEveryDocumentInBothPackings() {
+        Tokenizer tok = new WordTokenizer(WORDS, true);
+        int bos = tok.beginOfText().getAsInt();
+        List<Document> docs = List.of(new Document("a", "s", Map.of(), "call me Ishmael"), new Document("b", "s", Map.of(), "the whale"));
+        List<Packer.Sequence> perDoc = pack(tok, 5, new Packing.PerDocument(false), docs);
+        assertArrayEquals(new int[] {bos, 7, 8, 6, 0}, perDoc.get(0).tokens());
+        assertArrayEquals(new int[] {0, 0, 5, 8, 15}, perDoc.get(0).charStart());
+        assertArrayEquals(new int[] {bos, 2, 3, 0}, perDoc.get(1).tokens());
+        List<Packer.Sequence> packed = pack(tok, 4, Packing.CONCATENATE, docs);
+        assertArrayEquals(new int[] {bos, 7, 8, 6}, packed.get(0).tokens());
+        assertArrayEquals(new int[] {0, bos, 2, 3}, packed.get(1).tokens());
+        InputException e = assertThrows(InputException.class, () -> pack(tok, 4, new Packing.PerDocument(false), docs));
+        assertTrue(e.getMessage().startsWith("document a: 5 tokens"), e.getMessage());
     }
 
     @Test

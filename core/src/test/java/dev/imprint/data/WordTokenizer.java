@@ -9,18 +9,28 @@ import java.util.Map;
 
 /**
  * Test tokenizer: one token per whitespace-separated word from a fixed vocabulary (id 0 = end of
- * text, 1 = unknown word). Whitespace belongs to no token, so token spans leave gaps.
+ * text, 1 = unknown word; optionally a last id for beginning of text). Whitespace belongs to no
+ * token, so token spans leave gaps.
  */
 final class WordTokenizer implements Tokenizer {
     static final String EOT_TEXT = "<eot>";
     private final List<String> words = new ArrayList<>(List.of(EOT_TEXT, "<unk>"));
     private final Map<String, Integer> ids = new HashMap<>();
 
+    private final java.util.OptionalInt beginOfText;
+
     WordTokenizer(List<String> vocabulary) {
+        this(vocabulary, false);
+    }
+
+    /** With {@code beginOfText}, the id after the vocabulary's is a beginning-of-text token {@code <bos>}. */
+    WordTokenizer(List<String> vocabulary, boolean beginOfText) {
         for (String w : vocabulary) {
             ids.put(w, words.size());
             words.add(w);
         }
+        if (beginOfText) words.add("<bos>");
+        this.beginOfText = beginOfText ? java.util.OptionalInt.of(words.size() - 1) : java.util.OptionalInt.empty();
     }
 
     @Override
@@ -65,5 +75,10 @@ final class WordTokenizer implements Tokenizer {
     @Override
     public int endOfText() {
         return 0;
+    }
+
+    @Override
+    public java.util.OptionalInt beginOfText() {
+        return beginOfText;
     }
 }

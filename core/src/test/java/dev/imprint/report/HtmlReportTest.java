@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,8 +42,9 @@ class HtmlReportTest {
 
     @Test
     void aMissingResultsFileIsAClearError() {
-        var e = assertThrows(UncheckedIOException.class, () -> HtmlReport.write(dir));
-        assertTrue(e.getMessage().startsWith("cannot read " + dir.resolve("results.json")), e.getMessage());
+        var e = assertThrows(dev.imprint.InputException.class, () -> HtmlReport.write(dir));
+        assertEquals(dir.resolve("results.json") + ": no such file", e.getMessage());
+        assertEquals(dev.imprint.InputException.NOT_FOUND, e.exitCode());
         assertFalse(Files.exists(dir.resolve("report.html")));
     }
 

@@ -113,5 +113,10 @@ class ReportEndToEndTest {
         public int endOfText() {
             return 128;
         }
+
+        @Override
+        public java.util.OptionalInt beginOfText() {
+            return java.util.OptionalInt.empty();
+        }
     }
 }
