@@ -42,17 +42,31 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     /** A text encoded with and without special tokens, to see what the post-processor adds. */
     private static final String PROBE = "a";
+    /** The pre-tokenizer splits of Llama 3 and of Qwen2 (HF Split pre-tokenizers, followed by ByteLevel without its own regex). */
+    private static final java.util.Set<String> WORD_SPLIT_REGEXES = java.util.Set.of(
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
 
     private final HuggingFaceTokenizer tokenizer;
     private final int vocabSize;
     private final int endOfText;
     private final OptionalInt beginOfText;
+    /** Whether long texts may be encoded in pieces cut before words ({@link #splitsBeforeWords}). */
+    private final boolean chunkable;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, int endOfText, OptionalInt beginOfText) {
+    /**
+     * Texts longer than this are encoded in pieces of about this many characters, when the
+     * tokenizer allows it: the Rust library's encoding of a whole text takes memory many times the
+     * text's size (a 50 MB document took gigabytes), a piece's only what the piece needs.
+     */
+    static final int CHUNK_CHARS = 1 << 18;
+
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, int endOfText, OptionalInt beginOfText, boolean chunkable) {
         this.tokenizer = tokenizer;
         this.vocabSize = vocabSize;
         this.endOfText = endOfText;
         this.beginOfText = beginOfText;
+        this.chunkable = chunkable;
     }
 
     /** Loads a tokenizer.json whose vocabulary contains {@code <|endoftext|>}. */
@@ -93,7 +107,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         }
         try {
             OptionalInt bos = beginOfText(tokenizerJson, t, configFile, config, v);
-            return new HfTokenizer(t, v.size, eot, bos);
+            return new HfTokenizer(t, v.size, eot, bos, splitsBeforeWords(root));
         } catch (RuntimeException e) {
             t.close();
             throw e;
@@ -121,6 +135,53 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             throw new InputException(tokenizerJson + ": its post-processor puts " + k + " tokens before a text; Imprint supports one (a beginning-of-text token)");
         }
         throw new InputException(tokenizerJson + ": its post-processor changes a text's tokens rather than adding tokens around them");
+    }
+
+    /**
+     * Whether encoding a text in pieces cut at {@link #wordStart word starts} gives exactly the whole
+     * text's tokens: true for the byte-level pre-tokenizers of GPT-2 and GPT-NeoX (ByteLevel with its
+     * regex) and of Llama 3 and Qwen2 (their Split regex, then ByteLevel), whose splits all start a
+     * pre-token at a space followed by a letter when a letter precedes it (method §1.1); with no
+     * normalizer, or only a Unicode normal form (which never joins a letter to a following space),
+     * and no added token containing whitespace. SentencePiece-style tokenizers (a normalizer that
+     * prepends "▁" to the whole text) and pre-tokenizers that add a prefix space are encoded whole.
+     */
+    static boolean splitsBeforeWords(JsonNode root) {
+        JsonNode normalizer = root.path("normalizer");
+        if (!normalizer.isMissingNode() && !normalizer.isNull() && !normalizer.path("type").asText().matches("NF(K?)(C|D)")) return false;
+        for (JsonNode added : root.path("added_tokens"))
+            if (added.path("content").asText().chars().anyMatch(Character::isWhitespace)) return false;
+        JsonNode pre = root.path("pre_tokenizer");
+        return switch (pre.path("type").asText()) {
+            case "ByteLevel" -> pre.path("use_regex").asBoolean(true) && !pre.path("add_prefix_space").asBoolean(false);
+            case "Sequence" -> {
+                JsonNode list = pre.path("pretokenizers");
+                boolean split = list.size() == 2 && list.get(0).path("type").asText().equals("Split")
+                        && WORD_SPLIT_REGEXES.contains(list.get(0).path("pattern").path("Regex").asText())
+                        && list.get(0).path("behavior").asText().equals("Isolated") && !list.get(0).path("invert").asBoolean(false);
+                yield split && list.get(1).path("type").asText().equals("ByteLevel") && !list.get(1).path("use_regex").asBoolean(true)
+                        && !list.get(1).path("add_prefix_space").asBoolean(false);
+            }
+            default -> false;
+        };
+    }
+
+    /**
+     * Where the piece starting at {@code from} ends: the last word start at or before
+     * {@code from + chunk} (a space with a letter before it and a letter after it), else the first
+     * one after, else the end of the text.
+     */
+    static int wordStart(String text, int from, int chunk) {
+        int limit = (int) Math.min(text.length(), (long) from + chunk);
+        if (limit == text.length()) return limit;
+        for (int i = limit; i > from + 1; i--) if (isWordStart(text, i)) return i;
+        for (int i = limit + 1; i < text.length(); i++) if (isWordStart(text, i)) return i;
+        return text.length();
+    }
+
+    private static boolean isWordStart(String text, int i) {
+        return i > 0 && i + 1 < text.length() && text.charAt(i) == ' ' && Character.isLetter(text.codePointBefore(i))
+                && Character.isLetter(text.codePointAt(i + 1));
     }
 
     /** A special token's text in tokenizer_config.json: a string, or an object with {@code content}; null when absent. */
@@ -173,6 +234,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
 
     @Override
     public int[] encode(String text) {
+        if (chunkable && text.length() > CHUNK_CHARS) return encodeWithOffsets(text).ids();
         return toInts(tokenizer.encode(text, false, false).getIds());
     }
 
@@ -184,6 +246,36 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      */
     @Override
     public Encoding encodeWithOffsets(String text) {
+        return encodeWithOffsets(text, chunkable ? CHUNK_CHARS : Integer.MAX_VALUE);
+    }
+
+    /** The encoding of {@code text}, made from pieces of about {@code chunk} characters cut at word starts. */
+    Encoding encodeWithOffsets(String text, int chunk) {
+        if (text.length() <= chunk) return encodeWhole(text);
+        int[] ids = new int[0], start = new int[0], end = new int[0];
+        int n = 0;
+        for (int from = 0; from < text.length(); ) {
+            int to = wordStart(text, from, chunk);
+            Encoding piece = encodeWhole(text.substring(from, to));
+            int m = piece.ids().length;
+            if (n + m > ids.length) {
+                int capacity = Math.max(n + m, ids.length + (ids.length >> 1));
+                ids = Arrays.copyOf(ids, capacity);
+                start = Arrays.copyOf(start, capacity);
+                end = Arrays.copyOf(end, capacity);
+            }
+            System.arraycopy(piece.ids(), 0, ids, n, m);
+            for (int k = 0; k < m; k++) {
+                start[n + k] = piece.charStart()[k] + from;
+                end[n + k] = piece.charEnd()[k] + from;
+            }
+            n += m;
+            from = to;
+        }
+        return new Encoding(Arrays.copyOf(ids, n), Arrays.copyOf(start, n), Arrays.copyOf(end, n));
+    }
+
+    private Encoding encodeWhole(String text) {
         ai.djl.huggingface.tokenizers.Encoding e = tokenizer.encode(text, false, false);
         int[] ids = toInts(e.getIds());
         CharSpan[] spans = e.getCharTokenSpans();

@@ -176,6 +176,56 @@ class TokenizerTest {
         return text.codePoints().noneMatch(c -> c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE);
     }
 
+    /**
+     * Long texts are encoded in pieces cut before words; for the byte-level pre-tokenizers of GPT-2,
+     * Llama 3 and Qwen2 that gives exactly the whole text's ids and spans, at every piece size
+     * (down to one character, so that every word start in the text is a cut). A SentencePiece-style
+     * tokenizer is never cut.
+     */
+    @Test
+    void encodingInPiecesEqualsEncodingWhole() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String[] llamaStyle = {
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        java.util.List<HfTokenizer> tokenizers = new java.util.ArrayList<>(java.util.List.of(hfSmall));
+        for (int v = 0; v < llamaStyle.length; v++) {
+            var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(ByteLevelBpe.gpt2Prefix(4096));
+            var pre = root.putObject("pre_tokenizer").put("type", "Sequence");
+            var split = pre.putArray("pretokenizers").addObject().put("type", "Split");
+            split.putObject("pattern").put("Regex", llamaStyle[v]);
+            split.put("behavior", "Isolated").put("invert", false);
+            ((com.fasterxml.jackson.databind.node.ArrayNode) pre.get("pretokenizers")).addObject().put("type", "ByteLevel")
+                    .put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", false);
+            assertTrue(HfTokenizer.splitsBeforeWords(root), "variant " + v);
+            tokenizers.add(HfTokenizer.load(write("split" + v + "/tokenizer.json", root.toString())));
+        }
+        assertTrue(HfTokenizer.splitsBeforeWords(json.readTree(ByteLevelBpe.gpt2Prefix(4096))));
+        assertTrue(!HfTokenizer.splitsBeforeWords(json.readTree(SpecialTokensTest.sentencePieceTokenizer(true))), "SentencePiece is encoded whole");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(0x5EED_0004L);
+        String[] parts = {"whale", " whale", "  ", " ", "\n", "\n\n", "It's", " don't", "42", " 1234567", "café", " naïve", "世界", " 👋🏽",
+                "e\u0301", ",", ". ", "—", "\t", "<|endoftext|>", "x=", "(", "))", "Ishmael", " I'm"};
+        try {
+            for (int trial = 0; trial < 60; trial++) {
+                StringBuilder text = new StringBuilder();
+                int words = 1 + random.nextInt(300);
+                for (int k = 0; k < words; k++) text.append(parts[random.nextInt(parts.length)]);
+                String t = trial == 0 ? SAMPLE.repeat(20) : text.toString();
+                for (HfTokenizer tok : tokenizers) {
+                    Tokenizer.Encoding whole = tok.encodeWithOffsets(t, Integer.MAX_VALUE);
+                    for (int chunk : new int[] {1, 2, 5, 17, 64, 1000}) {
+                        Tokenizer.Encoding pieces = tok.encodeWithOffsets(t, chunk);
+                        assertArrayEquals(whole.ids(), pieces.ids(), "trial " + trial + ", pieces of " + chunk);
+                        assertArrayEquals(whole.charStart(), pieces.charStart(), "trial " + trial + ", pieces of " + chunk);
+                        assertArrayEquals(whole.charEnd(), pieces.charEnd(), "trial " + trial + ", pieces of " + chunk);
+                    }
+                }
+            }
+        } finally {
+            for (HfTokenizer tok : tokenizers.subList(1, tokenizers.size())) tok.close();
+        }
+    }
+
     private static void assertInputError(String prefix, Runnable r) {
         InputException e = assertThrows(InputException.class, r::run);
         assertTrue(e.getMessage().startsWith(prefix), () -> "expected '" + prefix + "…', got '" + e.getMessage() + "'");
