@@ -22,10 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * kill -9 of {@code query} and {@code self-influence} at seeded random moments, each in its own JVM,
- * writing into a folder that already holds a set: after every kill the folder holds a complete set
- * (the previous one byte for byte, or a whole new one whose manifest verifies); a rerun then
- * succeeds and leaves no staging folder, old set or temporary file behind.
+ * kill -9 at seeded random moments, each run in its own JVM: of {@code query} and
+ * {@code self-influence} writing into a folder that already holds a set (after every kill the folder
+ * holds a complete set), and of the resumable stages {@code train}, {@code fit} and
+ * {@code corpus build} (a rerun ends byte-identical to an uninterrupted run).
  */
 class KillTest {
     private static final int KILLS = 20;
@@ -49,6 +49,67 @@ class KillTest {
         self.addAll(common);
         self.addAll(List.of("--out", dir.resolve("self").toString()));
         killRepeatedly("self-influence", self, dir.resolve("self"));
+    }
+
+    /**
+     * kill -9 of {@code train}, {@code fit} and {@code corpus build}, 20 times each at seeded random
+     * moments, every run continuing from what the killed one before it left; then a run to the end,
+     * whose outputs must be byte-identical to an uninterrupted run's (training.json aside: it records
+     * speed and the step a run resumed from), with no temporary file or folder left.
+     */
+    @Test
+    void killedStagesResumeToTheSameBytes(@TempDir Path dir) throws Exception {
+        Path corpus = CliTest.corpus(dir);
+        String cache = dir.resolve("cache").toString();
+        java.util.function.Function<Path, List<String>> train = out -> List.of("train", "--corpus", corpus.toString(), "--out", out.toString(),
+                "--preset", "tiny", "--steps", "40", "--cache", cache);
+        Path model = dir.resolve("model-reference");
+        resumeAfterKills("train", train, model, dir.resolve("model-killed"), java.util.Set.of("training.json"));
+
+        java.util.function.Function<Path, List<String>> fit = out -> List.of("fit", "--model", model.toString(), "--corpus", corpus.toString(),
+                "--out", out.toString(), "--fitting-sequences", "16", "--cache", cache);
+        resumeAfterKills("fit", fit, dir.resolve("factors-reference"), dir.resolve("factors-killed"), java.util.Set.of());
+
+        java.util.function.Function<Path, List<String>> build = out -> List.of("corpus", "build", "--corpus", corpus.toString(),
+                "--tokenizer", model.resolve("tokenizer.json").toString(), "--seq-len", "32", "--out", out.toString());
+        resumeAfterKills("corpus build", build, dir.resolve("store-reference"), dir.resolve("store-killed"), java.util.Set.of());
+    }
+
+    private static void resumeAfterKills(String command, java.util.function.Function<Path, List<String>> args, Path reference, Path out,
+                                         java.util.Set<String> varying) throws Exception {
+        long t0 = System.nanoTime();
+        assertEquals(0, child(args.apply(reference)).waitFor(), command + " uninterrupted");
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        SplittableRandom random = new SplittableRandom(SEED + command.hashCode());
+        int finished = 0;
+        for (int k = 0; k < KILLS; k++) {
+            Process p = child(args.apply(out));
+            if (p.waitFor((long) (random.nextDouble(0, seconds) * 1000), TimeUnit.MILLISECONDS)) {
+                finished++;
+            } else {
+                p.destroyForcibly();
+                assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            }
+        }
+        assertEquals(0, child(args.apply(out)).waitFor(), command + " after the kills");
+        Map<String, byte[]> want = tree(reference), got = tree(out);
+        want.keySet().removeAll(varying);
+        got.keySet().removeAll(varying);
+        assertEquals(want.keySet(), got.keySet(), command + ": the files");
+        for (String f : want.keySet()) assertTrue(java.util.Arrays.equals(want.get(f), got.get(f)), command + ": " + f + " differs");
+        assertFalse(got.keySet().stream().anyMatch(f -> f.endsWith(".tmp") || f.contains(".build-") || f.contains("checkpoint.")),
+                command + ": temporaries left: " + got.keySet());
+        System.out.printf("%s: %d kills over a %.1f s run (%d runs finished first), then a rerun: %d files byte-identical to the uninterrupted run%n",
+                command, KILLS, seconds, finished, want.size());
+    }
+
+    /** Every file under {@code root}, by its path relative to it. */
+    private static Map<String, byte[]> tree(Path root) throws IOException {
+        Map<String, byte[]> out = new TreeMap<>();
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) out.put(root.relativize(p).toString(), Files.readAllBytes(p));
+        }
+        return out;
     }
 
     private static void killRepeatedly(String command, List<String> args, Path out) throws Exception {

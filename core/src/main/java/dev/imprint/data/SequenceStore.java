@@ -3,6 +3,7 @@ package dev.imprint.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
+import dev.imprint.io.OutputLock;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Tokenizer;
 
@@ -63,17 +64,27 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
         return openOrBuild(new StoreSpec(Corpus.open(corpusPath), tokenizer, tokenizerId, seqLen), storeDir, progress);
     }
 
-    /** Reuses the store in {@code storeDir} if its fingerprint matches {@code spec}'s, else (re)builds it. */
+    /**
+     * Reuses the store in {@code storeDir} if its fingerprint matches {@code spec}'s, else (re)builds
+     * it, holding the folder's lock ({@link OutputLock}) while it builds: a second build of the same
+     * folder is refused.
+     */
     public static SequenceStore openOrBuild(StoreSpec spec, Path storeDir, Progress progress) {
         String fingerprint = Fingerprint.of(spec, progress);
+        if (builtWith(storeDir, fingerprint)) return open(storeDir, fingerprint);
+        try (OutputLock lock = OutputLock.acquire(storeDir, "store build")) {
+            if (!builtWith(storeDir, fingerprint)) StoreWriter.build(spec, fingerprint, storeDir, progress);
+        }
+        return open(storeDir, fingerprint);
+    }
+
+    private static boolean builtWith(Path storeDir, String fingerprint) {
         try {
             StoreInfo existing = readInfo(storeDir);
-            if (existing != null && existing.fingerprint().equals(fingerprint)) return open(storeDir, fingerprint);
+            return existing != null && existing.fingerprint().equals(fingerprint);
         } catch (InputException unusable) {
-            // an old format version or a damaged store (truncated file, ...) is rebuilt like an incomplete one
+            return false; // an old format version or a damaged store (truncated file, ...) is rebuilt like an incomplete one
         }
-        StoreWriter.build(spec, fingerprint, storeDir, progress);
-        return open(storeDir, fingerprint);
     }
 
     /** Builds the store in {@code storeDir} unconditionally (replacing any store there). */

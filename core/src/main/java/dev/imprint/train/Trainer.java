@@ -85,6 +85,7 @@ public final class Trainer {
         Parameters params;
         AdamW opt;
         int start = 0;
+        double resumedLoss = Double.NaN;
         List<Evaluation> evals = new ArrayList<>();
         if (Files.exists(ckpt.resolve("state.json"))) {
             State s = readState(ckpt);
@@ -98,6 +99,7 @@ public final class Trainer {
             }
             opt.restore(s.step);
             start = s.step;
+            resumedLoss = s.recentLoss;
             evals.addAll(s.evaluations);
         } else {
             params = Parameters.initialize(config, settings.seed());
@@ -107,7 +109,7 @@ public final class Trainer {
         Parameters grads = new Parameters(params.layout());
         listener.onStart(start, settings.steps());
         long tokens = 0, t0 = System.nanoTime();
-        double recentLoss = Double.NaN;
+        double recentLoss = resumedLoss;
         for (int step = start; step < settings.steps(); step++) {
             SequenceBatch batch = data.batch(batchIndices(step));
             Targets targets = Targets.nextTokens(batch);
@@ -132,7 +134,7 @@ public final class Trainer {
                 listener.onEvaluation(e);
             }
             if (done % settings.checkpointEvery() == 0 || done == settings.steps()) {
-                writeCheckpoint(ckpt, params, opt, done, evals);
+                writeCheckpoint(ckpt, params, opt, done, recentLoss, evals);
                 listener.onCheckpoint(done);
             }
         }
@@ -201,13 +203,14 @@ public final class Trainer {
             for (int i = 0; i < g.length; i++) g[i] *= factor;
     }
 
-    private record State(int step, List<Evaluation> evaluations) {}
+    /** What a checkpoint holds besides the tensors; {@code recentLoss} is the smoothed training loss the evaluations report. */
+    private record State(int step, double recentLoss, List<Evaluation> evaluations) {}
 
     private String fingerprint() {
         return Integer.toHexString((config.toString() + "|" + settings + "|" + data.size()).hashCode());
     }
 
-    private void writeCheckpoint(Path ckpt, Parameters params, AdamW opt, int step, List<Evaluation> evals) {
+    private void writeCheckpoint(Path ckpt, Parameters params, AdamW opt, int step, double recentLoss, List<Evaluation> evals) {
         Path tmp = out.resolve("checkpoint.tmp"), old = out.resolve("checkpoint.old");
         try {
             AtomicFiles.deleteTree(tmp);
@@ -222,6 +225,7 @@ public final class Trainer {
             ObjectNode s = JSON.createObjectNode();
             s.put("step", step);
             s.put("fingerprint", fingerprint());
+            s.put("recent_train_loss", recentLoss); // so that a resumed run reports the same training losses
             var arr = s.putArray("evaluations");
             for (Evaluation e : evals) arr.addObject().put("step", e.step()).put("train_loss", e.trainLoss()).put("held_out_loss", e.heldOutLoss());
             AtomicFiles.writeString(tmp.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
@@ -256,7 +260,7 @@ public final class Trainer {
             List<Evaluation> evals = new ArrayList<>();
             for (var e : node.path("evaluations"))
                 evals.add(new Evaluation(e.get("step").asInt(), e.get("train_loss").asDouble(), e.get("held_out_loss").asDouble()));
-            return new State(node.get("step").asInt(), evals);
+            return new State(node.get("step").asInt(), node.path("recent_train_loss").asDouble(Double.NaN), evals);
         } catch (IOException e) {
             throw new InputException(ckpt + "/state.json: unreadable (" + e.getMessage() + ")", e);
         }

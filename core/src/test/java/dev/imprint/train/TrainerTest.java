@@ -29,7 +29,7 @@ class TrainerTest {
     @Test
     void killDashNineThenResumeGivesTheSameWeights(@TempDir Path tmp) throws Exception {
         Path straight = tmp.resolve("straight"), killed = tmp.resolve("killed");
-        TinyTraining.run(straight, new Trainer.Listener() {});
+        Trainer.Result uninterrupted = TinyTraining.run(straight, new Trainer.Listener() {});
 
         String java = ProcessHandle.current().info().command().orElseThrow();
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-XX:-TieredCompilation",
@@ -61,6 +61,7 @@ class TrainerTest {
         float[] a = SafeTensors.readAllFloats(straight.resolve("model.safetensors")).values().stream().reduce(TrainerTest::concat).orElseThrow();
         float[] b = SafeTensors.readAllFloats(killed.resolve("model.safetensors")).values().stream().reduce(TrainerTest::concat).orElseThrow();
         assertArrayEquals(a, b, "resumed weights must be bitwise identical to the uninterrupted run");
+        assertEquals(uninterrupted.evaluations(), resumed.evaluations(), "the recorded training and held-out losses too");
     }
 
     private static float[] concat(float[] x, float[] y) {
