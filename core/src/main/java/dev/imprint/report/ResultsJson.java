@@ -66,9 +66,11 @@ public final class ResultsJson {
         Path file = dir.resolve(FILE);
         Results r;
         try {
-            r = JSON.readValue(file.toFile(), Results.class);
+            r = JSON.readValue(java.nio.file.Files.readString(file), Results.class); // strict UTF-8, whatever the bytes suggest
         } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
             throw InputException.notFound(file + ": no such file");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InputException(file + ": not a results file (not UTF-8 text)", e);
         } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
             throw new InputException(file + ": not a results file (unknown field \"" + e.getPropertyName() + "\")", e);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
