@@ -86,6 +86,11 @@ final class FitCommand implements Callable<Integer> {
         }
 
         @Override
+        public void refitting(Stage stage, String problem) {
+            System.err.println(stage.title() + ": fitting again (" + problem + ")");
+        }
+
+        @Override
         public void reused(Stage stage) {
             System.err.println(stage.title() + ": reused from the factors folder");
         }

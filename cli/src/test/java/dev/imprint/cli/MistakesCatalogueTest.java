@@ -232,6 +232,77 @@ class MistakesCatalogueTest {
         }
     }
 
+    @Test
+    void corporaWeightsAndFactorFiles() throws Exception {
+        check("--corpus missing", 3, "nope", () -> query("--prompt", "a", "--completion", "b", "--corpus", dir.resolve("nope").toString()));
+        Path emptyCorpus = Files.createDirectories(dir.resolve("empty-corpus"));
+        check("--corpus an empty folder", 2, "empty-corpus", () -> query("--prompt", "a", "--completion", "b", "--corpus", emptyCorpus.toString()));
+        Path badJsonl = Files.writeString(dir.resolve("bad.jsonl"), "{\"text\": \"fine\"}\n{not json\n");
+        check("--corpus a .jsonl with a malformed line", 2, "bad.jsonl:2", () -> query("--prompt", "a", "--completion", "b", "--corpus", badJsonl.toString()));
+        Path noText = Files.writeString(dir.resolve("notext.jsonl"), "{\"body\": \"no text field\"}\n");
+        check("--corpus a .jsonl without text fields", 2, "notext.jsonl:1", () -> query("--prompt", "a", "--completion", "b", "--corpus", noText.toString()));
+        Path odd = Files.writeString(dir.resolve("corpus.docx"), "binary");
+        check("--corpus a file of another kind", 2, "corpus.docx", () -> query("--prompt", "a", "--completion", "b", "--corpus", odd.toString()));
+        check("corpus build --tokenizer missing", 3, "no such file",
+                () -> CliTest.run("corpus", "build", "--corpus", corpus.toString(), "--tokenizer", dir.resolve("absent.json").toString(),
+                        "--out", dir.resolve("store2").toString()));
+
+        Path truncated = copyModel("truncated-weights");
+        byte[] w = Files.readAllBytes(truncated.resolve("model.safetensors"));
+        Files.write(truncated.resolve("model.safetensors"), Arrays.copyOf(w, w.length / 2));
+        check("truncated model.safetensors", 2, "model.safetensors", () -> query("--prompt", "a", "--completion", "b", "--model", truncated.toString()));
+        Path garbage = copyModel("garbage-weights");
+        Files.writeString(garbage.resolve("model.safetensors"), "this is not a safetensors file at all");
+        check("garbage model.safetensors", 2, "model.safetensors", () -> query("--prompt", "a", "--completion", "b", "--model", garbage.toString()));
+        Path noWeights = copyModel("no-weights");
+        Files.delete(noWeights.resolve("model.safetensors"));
+        check("model without weights", 3, "no-weights", () -> query("--prompt", "a", "--completion", "b", "--model", noWeights.toString()));
+        Path badConfig = copyModel("malformed-config");
+        Files.writeString(badConfig.resolve("config.json"), "{\"model_type\": \"gpt2\",");
+        check("malformed config.json", 2, "config.json: malformed JSON", () -> query("--prompt", "a", "--completion", "b", "--model", badConfig.toString()));
+        Path mixtral = copyModel("mixtral-config");
+        Files.writeString(mixtral.resolve("config.json"), "{\"model_type\": \"mixtral\"}");
+        check("config.json of an unsupported model type", 2, "model_type 'mixtral' is not supported", () -> query("--prompt", "a", "--completion", "b", "--model", mixtral.toString()));
+        Path noConfig = copyModel("no-config");
+        Files.delete(noConfig.resolve("config.json"));
+        check("model without config.json", 3, "config.json: no such file", () -> query("--prompt", "a", "--completion", "b", "--model", noConfig.toString()));
+
+        Path cut = copyFactors("truncated-factors");
+        Path lambda = cut.resolve("lambda_matrix.safetensors");
+        byte[] l = Files.readAllBytes(lambda);
+        Files.write(lambda, Arrays.copyOf(l, l.length - 16));
+        check("truncated factor file", 2, "lambda_matrix.safetensors", () -> query("--prompt", "a", "--completion", "b", "--factors", cut.toString()));
+        Path noArgs = copyFactors("factors-without-arguments");
+        Files.delete(noArgs.resolve("factor_arguments.json"));
+        check("factors without factor_arguments.json", 3, "no fitted factors here", () -> query("--prompt", "a", "--completion", "b", "--factors", noArgs.toString()));
+        Path emptyArgs = copyFactors("factors-empty-arguments");
+        Files.writeString(emptyArgs.resolve("factor_arguments.json"), "[]");
+        check("factor_arguments.json that is []", 2, "factor_arguments.json", () -> query("--prompt", "a", "--completion", "b", "--factors", emptyArgs.toString()));
+        check("self-influence --top 0", 2, "--top must be at least 1",
+                () -> CliTest.run("self-influence", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                        "--out", dir.resolve("self").toString(), "--top", "0", "--cache", cache));
+        check("fit --strategy bogus", 2, "unknown strategy 'bogus'",
+                () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--strategy", "bogus", "--cache", cache));
+        check("report on a file", 3, "no results.json", () -> CliTest.run("report", file.toString()));
+    }
+
+    /** Text that reaches the terminal has its control characters shown, not sent: an ESC in a prompt does not recolour it. */
+    @Test
+    void controlCharactersNeverReachTheTerminal() {
+        CliTest.Run r = query("--prompt", "Call \u001b[31mme", "--completion", " Ishmael", "--out", dir.resolve("esc-results").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Call \u241b[31mme"), r.out());
+        assertTrue(r.out().chars().noneMatch(c -> c == 0x1b), "no ESC on stdout");
+    }
+
+    private Path copyFactors(String name) throws IOException {
+        Path to = Files.createDirectories(dir.resolve(name));
+        try (Stream<Path> files = Files.list(factors)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, to.resolve(f.getFileName()));
+        }
+        return to;
+    }
+
     private Path copyModel(String name) throws IOException {
         Path to = Files.createDirectories(dir.resolve(name));
         try (Stream<Path> files = Files.list(model)) {

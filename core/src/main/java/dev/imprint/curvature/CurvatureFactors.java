@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
 import dev.imprint.io.AtomicFiles;
+import dev.imprint.io.JsonFiles;
 import dev.imprint.io.SafeTensors;
 import dev.imprint.io.SafeTensors.Tensor;
 import dev.imprint.model.TrackedLayer;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,7 +51,7 @@ public final class CurvatureFactors {
         Path file = dir.resolve(ARGUMENTS_FILE);
         ObjectNode wanted = arguments.json();
         if (Files.exists(file)) {
-            requireSameArguments(file, readJson(file), wanted);
+            requireSameArguments(file, JsonFiles.readObject(file), wanted);
         } else {
             ObjectNode stored = wanted.deepCopy().put(FINGERPRINT, arguments.fingerprint());
             try {
@@ -61,18 +61,6 @@ public final class CurvatureFactors {
             }
         }
         return new CurvatureFactors(dir, arguments);
-    }
-
-    private static JsonNode readJson(Path file) {
-        try {
-            JsonNode n = FactorArguments.mapper().readTree(Files.readString(file));
-            if (n == null || !n.isObject()) throw new InputException(file + ": not a JSON object");
-            return n;
-        } catch (JsonProcessingException e) {
-            throw new InputException(file + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
-        } catch (IOException e) {
-            throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
-        }
     }
 
     private static void requireSameArguments(Path file, JsonNode stored, ObjectNode wanted) {
@@ -108,21 +96,37 @@ public final class CurvatureFactors {
 
     /** Whether {@code stage}'s output is on disk, valid, and fitted with these arguments. */
     public boolean complete(Stage stage) {
+        return problem(stage) == null;
+    }
+
+    /** Whether any file of {@code stage} is on disk (complete or not). */
+    public boolean started(Stage stage) {
+        return stage.factors().stream().anyMatch(f -> Files.exists(dir.resolve(f.fileName)));
+    }
+
+    /**
+     * What keeps {@code stage}'s output from being used, naming the file: missing, unreadable
+     * (truncated, edited), fitted with other arguments, or without a tracked layer; null when it is
+     * complete.
+     */
+    public String problem(Stage stage) {
         for (Stage.Factor f : stage.factors()) {
             Path p = dir.resolve(f.fileName);
-            if (!Files.exists(p)) return false;
+            if (!Files.exists(p)) return p + " is missing";
             try (SafeTensors st = SafeTensors.open(p)) {
-                if (!fingerprint.equals(st.metadata().get(FINGERPRINT))) return false;
+                if (!fingerprint.equals(st.metadata().get(FINGERPRINT))) return p + " was fitted with other arguments (its fingerprint differs)";
                 for (TrackedLayer l : layers()) {
-                    if (!st.contains(l.name())) return false;
+                    if (!st.contains(l.name())) return p + " has no factor for " + l.name();
                     SafeTensors.Info info = st.info(l.name());
-                    if (info.dtype() != f.dtype || !Arrays.equals(info.shape(), f.shape(l))) return false;
+                    if (info.dtype() != f.dtype || !Arrays.equals(info.shape(), f.shape(l)))
+                        return p + ": " + l.name() + " is " + info.dtype() + " " + Arrays.toString(info.shape()) + ", expected "
+                                + f.dtype + " " + Arrays.toString(f.shape(l));
                 }
             } catch (InputException e) {
-                return false; // unreadable: the stage is refitted and the file replaced
+                return "damaged: " + e.getMessage();
             }
         }
-        return true;
+        return null;
     }
 
     // ---- covariance stage (Eq. 16) ----

@@ -33,10 +33,12 @@ public final class FactorFitter {
     /** Fits {@code stage} (and what it needs) unless it is on disk; {@code settled}: stages already handled by this fit. */
     private void ensure(Stage stage, TapPass pass, Set<Stage> settled) {
         if (!settled.add(stage)) return;
-        if (factors.complete(stage)) {
+        String problem = factors.problem(stage);
+        if (problem == null) {
             progress.reused(stage);
             return;
         }
+        if (factors.started(stage)) progress.refitting(stage, problem);
         List<TrackedLayer> layers = factors.layers();
         switch (stage) {
             case COVARIANCE -> {

@@ -11,4 +11,7 @@ public interface FitProgress {
 
     /** {@code stage}'s output was already on disk with matching arguments, so it is not rerun. */
     default void reused(Stage stage) {}
+
+    /** {@code stage}'s files are there but cannot be used ({@code problem} names the file and why): it is fitted again. */
+    default void refitting(Stage stage, String problem) {}
 }

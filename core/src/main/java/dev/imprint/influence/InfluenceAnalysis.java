@@ -10,6 +10,7 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
+import dev.imprint.io.JsonFiles;
 import dev.imprint.io.OutputLock;
 import dev.imprint.model.LanguageModel;
 
@@ -145,12 +146,10 @@ public final class InfluenceAnalysis {
         Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
         if (!java.nio.file.Files.exists(file))
             throw InputException.notFound(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
-        com.fasterxml.jackson.databind.JsonNode stored;
-        try {
-            stored = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
-        } catch (java.io.IOException e) {
-            throw new InputException(file + ": unreadable (" + e.getMessage() + ")", e);
-        }
+        com.fasterxml.jackson.databind.JsonNode stored = JsonFiles.readObject(file);
+        if (!stored.path("model_fingerprint").isTextual() || !stored.path("fitting_sequences").canConvertToInt()
+                || stored.path("fitting_sequences").intValue() < 1 || !stored.path("seed").canConvertToLong())
+            throw new InputException(file + ": not a factor arguments file (it needs model_fingerprint, fitting_sequences ≥ 1 and seed)");
         String storedModel = stored.path("model_fingerprint").asText();
         int labelsAt = storedModel.lastIndexOf("|labels=");
         String labels = labelsAt < 0 ? "sampled" : storedModel.substring(labelsAt + "|labels=".length());
@@ -158,9 +157,12 @@ public final class InfluenceAnalysis {
                 stored.path("fitting_sequences").asInt(), stored.path("seed").asLong(), model.trackedLayers());
         CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
         for (dev.imprint.curvature.Stage stage : strategy.stages())
-            if (!factors.complete(stage))
+            if (!factors.started(stage))
                 throw new InputException(factorsDir + ": the " + stage.title() + " for strategy " + strategy.name()
                         + " has not been fitted (run 'imprint fit --strategy " + strategy.name() + "')");
+            else if (factors.problem(stage) != null)
+                throw new InputException(factorsDir + ": the " + stage.title() + " cannot be used: " + factors.problem(stage)
+                        + " (run 'imprint fit' again to refit it)");
         return strategy.preconditioners(factors, damping);
     }
 
