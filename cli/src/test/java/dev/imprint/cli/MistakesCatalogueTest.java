@@ -272,6 +272,12 @@ class MistakesCatalogueTest {
         byte[] l = Files.readAllBytes(lambda);
         Files.write(lambda, Arrays.copyOf(l, l.length - 16));
         check("truncated factor file", 2, "lambda_matrix.safetensors", () -> query("--prompt", "a", "--completion", "b", "--factors", cut.toString()));
+        for (double bad : new double[] {Double.NaN, -1}) {
+            Path edited = copyFactors("edited-factors-" + bad);
+            editFirstValue(edited.resolve("lambda_matrix.safetensors"), bad);
+            check("factor file with " + bad + " in Λ", 2, Double.isNaN(bad) ? "contains NaN or infinity; the file is damaged" : "has a negative entry",
+                    () -> query("--prompt", "a", "--completion", "b", "--factors", edited.toString()));
+        }
         Path noArgs = copyFactors("factors-without-arguments");
         Files.delete(noArgs.resolve("factor_arguments.json"));
         check("factors without factor_arguments.json", 3, "no fitted factors here", () -> query("--prompt", "a", "--completion", "b", "--factors", noArgs.toString()));
@@ -293,6 +299,23 @@ class MistakesCatalogueTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Call \u241b[31mme"), r.out());
         assertTrue(r.out().chars().noneMatch(c -> c == 0x1b), "no ESC on stdout");
+    }
+
+    /** Rewrites a float64 factor file with its first layer's first value replaced, keeping its metadata (so its fingerprint still matches). */
+    private static void editFirstValue(Path file, double value) {
+        Map<String, dev.imprint.io.SafeTensors.Tensor> tensors = new java.util.LinkedHashMap<>();
+        Map<String, String> meta;
+        try (dev.imprint.io.SafeTensors st = dev.imprint.io.SafeTensors.open(file)) {
+            meta = new java.util.LinkedHashMap<>(st.metadata());
+            boolean first = true;
+            for (var info : st.tensors().values()) {
+                double[] v = st.doubles(info.name());
+                if (first) v[0] = value;
+                first = false;
+                tensors.put(info.name(), dev.imprint.io.SafeTensors.Tensor.f64(v, info.shape()));
+            }
+        }
+        dev.imprint.io.SafeTensors.write(file, tensors, meta);
     }
 
     private Path copyFactors(String name) throws IOException {

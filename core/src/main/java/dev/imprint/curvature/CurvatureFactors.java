@@ -201,6 +201,9 @@ public final class CurvatureFactors {
         require(stage);
         List<double[]> m = readDoubles(matrix);
         long[] n = readCounts(count);
+        for (int s = 0; s < m.size(); s++)
+            for (double x : m.get(s))
+                if (x < 0) throw damaged(dir.resolve(matrix.fileName), layers().get(s), "has a negative entry, which a sum of squares cannot be");
         List<LambdaMatrix> out = new ArrayList<>();
         for (int s = 0; s < layers().size(); s++) {
             TrackedLayer l = layers().get(s);
@@ -226,22 +229,36 @@ public final class CurvatureFactors {
         SafeTensors.write(dir.resolve(factor.fileName), tensors, Map.of(FINGERPRINT, fingerprint));
     }
 
-    /** One factor's tensors, in layer order. */
+    /** One factor's tensors, in layer order; a value that no fit writes (NaN, infinity) is refused as damage. */
     private List<double[]> readDoubles(Stage.Factor factor) {
         List<double[]> out = new ArrayList<>();
-        try (SafeTensors st = SafeTensors.open(dir.resolve(factor.fileName))) {
-            for (TrackedLayer l : layers()) out.add(st.doubles(l.name()));
+        Path file = dir.resolve(factor.fileName);
+        try (SafeTensors st = SafeTensors.open(file)) {
+            for (TrackedLayer l : layers()) {
+                double[] v = st.doubles(l.name());
+                for (double x : v)
+                    if (!Double.isFinite(x)) throw damaged(file, l, "contains NaN or infinity");
+                out.add(v);
+            }
         }
         return out;
     }
 
-    /** One count factor's values, in layer order. */
+    /** One count factor's values, in layer order; each at least 1. */
     private long[] readCounts(Stage.Factor factor) {
         long[] out = new long[layers().size()];
-        try (SafeTensors st = SafeTensors.open(dir.resolve(factor.fileName))) {
-            for (int s = 0; s < out.length; s++) out[s] = st.longs(layers().get(s).name())[0];
+        Path file = dir.resolve(factor.fileName);
+        try (SafeTensors st = SafeTensors.open(file)) {
+            for (int s = 0; s < out.length; s++) {
+                out[s] = st.longs(layers().get(s).name())[0];
+                if (out[s] < 1) throw damaged(file, layers().get(s), "counts " + out[s] + " samples");
+            }
         }
         return out;
+    }
+
+    private static InputException damaged(Path file, TrackedLayer layer, String what) {
+        return new InputException(file + ": " + layer.name() + " " + what + "; the file is damaged (run 'imprint fit' again to refit it)");
     }
 
     private static Tensor square(double[] values, int n) {
