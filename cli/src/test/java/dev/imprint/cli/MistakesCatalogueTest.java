@@ -143,6 +143,27 @@ class MistakesCatalogueTest {
     }
 
     @Test
+    void moreFlags() throws Exception {
+        check("query --rescore below --top", 2, "--rescore 1 must be at least --top 2",
+                () -> query("--prompt", "a", "--completion", "b", "--rank", "4", "--rescore", "1"));
+        check("query --queries a folder", 2, "cannot read", () -> query("--queries", dir.toString()));
+        check("query --layers bogus", 2, "--layers must be mlp or all, not 'bogus'", () -> query("--prompt", "a", "--completion", "b", "--layers", "bogus"));
+        check("self-influence --batch-size 0", 2, "--batch-size must be at least 1, not 0",
+                () -> CliTest.run("self-influence", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                        "--out", dir.resolve("self").toString(), "--batch-size", "0", "--cache", cache));
+        check("fit --batch-size -1", 2, "--batch-size must be at least 1, not -1",
+                () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--batch-size", "-1", "--cache", cache));
+        check("train --corpus missing", 3, "no such corpus file or folder",
+                () -> CliTest.run("train", "--corpus", dir.resolve("nocorpus").toString(), "--out", dir.resolve("m3").toString(), "--preset", "tiny", "--cache", cache));
+        check("train --arch bert", 2, "unknown architecture 'bert'",
+                () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", dir.resolve("m3").toString(), "--preset", "tiny", "--arch", "bert", "--cache", cache));
+        check("demo --rank 0", 2, "--rank must be full or a positive integer", () -> CliTest.run("demo", "--rank", "0", "--cache", cache));
+        check("corpus build --out a file", 2, "is a file; the output must be a folder",
+                () -> CliTest.run("corpus", "build", "--corpus", corpus.toString(), "--tokenizer", model.resolve("tokenizer.json").toString(),
+                        "--out", file.toString()));
+    }
+
+    @Test
     void outputFolders() throws Exception {
         check("query --out a file", 2, file + " is a file; the output must be a folder",
                 () -> query("--prompt", "a", "--completion", "b", "--out", file.toString()));
