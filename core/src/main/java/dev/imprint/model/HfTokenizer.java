@@ -97,6 +97,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         }
         if (eot < 0 || eot >= v.size)
             throw new InputException(tokenizerJson + ": end-of-text id " + eot + " is outside the vocabulary [0, " + v.size + ")");
+        requireConsistentTemplates(tokenizerJson, root.path("post_processor"), v.size);
         HuggingFaceTokenizer t;
         try {
             t = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
@@ -111,6 +112,37 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         } catch (RuntimeException e) {
             t.close();
             throw e;
+        }
+    }
+
+    /**
+     * A template post-processor whose template names a special token it does not define, or gives
+     * one an id outside the vocabulary, makes the Rust library panic when it encodes, and the panic
+     * aborts the process: such a tokenizer.json is refused here, with one line (also inside a
+     * Sequence of post-processors).
+     */
+    private static void requireConsistentTemplates(Path file, JsonNode processor, int vocabSize) {
+        switch (processor.path("type").asText()) {
+            case "Sequence" -> {
+                for (JsonNode p : processor.path("processors")) requireConsistentTemplates(file, p, vocabSize);
+            }
+            case "TemplateProcessing" -> {
+                JsonNode specials = processor.path("special_tokens");
+                for (var it = specials.fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    for (JsonNode id : e.getValue().path("ids"))
+                        if (!id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= vocabSize)
+                            throw new InputException(file + ": post_processor special token " + e.getKey() + " has id " + id + ", outside the vocabulary [0, " + vocabSize + ")");
+                }
+                for (String template : new String[] {"single", "pair"})
+                    for (JsonNode piece : processor.path(template)) {
+                        JsonNode special = piece.path("SpecialToken");
+                        if (!special.isMissingNode() && !specials.has(special.path("id").asText()))
+                            throw new InputException(file + ": post_processor." + template + " uses the special token " + special.path("id")
+                                    + ", which post_processor.special_tokens does not define");
+                    }
+            }
+            default -> { }
         }
     }
 
