@@ -62,18 +62,27 @@ final class DemoCommand implements Callable<Integer> {
     int top;
     @Option(names = "--rank", defaultValue = "32", description = "Query rank for the batched pass, or full (default: ${DEFAULT-VALUE}).")
     String rank;
+    @Option(names = "--arch", defaultValue = "gpt2", description = "The demo model's architecture: gpt2, llama or neox (default: ${DEFAULT-VALUE}).")
+    String arch;
 
     @Override
     public Integer call() throws IOException {
         if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
         if (top < 1) throw new InputException("--top must be at least 1, not " + top);
         Path root = (cache != null ? cache : Main.defaultCache()).resolve("demo");
-        Path results = out != null ? out : root.resolve("results");
+        try {
+            dev.imprint.train.TrainingPreset.Arch.named(arch);
+        } catch (IllegalArgumentException e) {
+            throw new InputException(e.getMessage());
+        }
+        // GPT-2's folders keep their names; another architecture's are suffixed, so that each has its own cache
+        String suffix = arch.equals("gpt2") ? "" : "-" + arch;
+        Path results = out != null ? out : root.resolve("results" + suffix);
         long t0 = System.nanoTime();
         Path corpus = demoCorpus(cache != null ? cache : Main.defaultCache(), root.resolve("corpus"));
-        Path modelDir = root.resolve("model");
+        Path modelDir = root.resolve("model" + suffix);
         if (!Files.exists(modelDir.resolve("training.json")))
-            run("train", "--corpus", corpus.toString(), "--out", modelDir.toString(), "--preset", "demo", "--cache", root.getParent().toString());
+            run("train", "--corpus", corpus.toString(), "--out", modelDir.toString(), "--preset", "demo", "--arch", arch, "--cache", root.getParent().toString());
         else System.err.println("demo model: reusing " + modelDir);
         Map<String, Double> timings = new LinkedHashMap<>();
         timings.put("corpus_and_training_s", seconds(t0));
@@ -86,7 +95,7 @@ final class DemoCommand implements Callable<Integer> {
             LanguageModel model = dir.model(LayerSelection.MLP);
             long t1 = System.nanoTime();
             Strategy ekfac = Strategy.defaultStrategy();
-            Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), root.resolve("factors"),
+            Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), root.resolve("factors" + suffix),
                     new InfluenceAnalysis.FitSettings(ekfac, fitting, 8, 0, FittingPass.Labels.SAMPLED), Damping.paperDefault(), new FitCommand.StageBars());
             timings.put("fit_s", seconds(t1));
             String key = String.join("|", dir.fingerprint(), store.fingerprint(), Integer.toString(fitting), candidates, rank,

@@ -157,6 +157,7 @@ class MistakesCatalogueTest {
                 () -> CliTest.run("train", "--corpus", dir.resolve("nocorpus").toString(), "--out", dir.resolve("m3").toString(), "--preset", "tiny", "--cache", cache));
         check("train --arch bert", 2, "unknown architecture 'bert'",
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", dir.resolve("m3").toString(), "--preset", "tiny", "--arch", "bert", "--cache", cache));
+        check("demo --arch bert", 2, "unknown architecture 'bert'", () -> CliTest.run("demo", "--arch", "bert", "--cache", cache));
         check("demo --rank 0", 2, "--rank must be full or a positive integer", () -> CliTest.run("demo", "--rank", "0", "--cache", cache));
         check("corpus build --out a file", 2, "is a file; the output must be a folder",
                 () -> CliTest.run("corpus", "build", "--corpus", corpus.toString(), "--tokenizer", model.resolve("tokenizer.json").toString(),
