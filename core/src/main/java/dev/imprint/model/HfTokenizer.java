@@ -48,6 +48,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
 
     private final HuggingFaceTokenizer tokenizer;
+    private final Path file;
     private final int vocabSize;
     private final int endOfText;
     private final OptionalInt beginOfText;
@@ -61,8 +62,9 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      */
     static final int CHUNK_CHARS = 1 << 18;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, int endOfText, OptionalInt beginOfText, boolean chunkable) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, Path file, int vocabSize, int endOfText, OptionalInt beginOfText, boolean chunkable) {
         this.tokenizer = tokenizer;
+        this.file = file;
         this.vocabSize = vocabSize;
         this.endOfText = endOfText;
         this.beginOfText = beginOfText;
@@ -98,6 +100,9 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         if (eot < 0 || eot >= v.size)
             throw new InputException(tokenizerJson + ": end-of-text id " + eot + " is outside the vocabulary [0, " + v.size + ")");
         requireConsistentTemplates(tokenizerJson, root.path("post_processor"), v.size);
+        JsonNode unk = root.path("model").path("unk_token");
+        if (unk.isTextual() && root.path("model").path("vocab").isObject() && !root.path("model").path("vocab").has(unk.textValue()))
+            throw new InputException(tokenizerJson + ": model.unk_token " + unk.textValue() + " is not in model.vocab");
         HuggingFaceTokenizer t;
         try {
             t = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
@@ -108,7 +113,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         }
         try {
             OptionalInt bos = beginOfText(tokenizerJson, t, configFile, config, v);
-            return new HfTokenizer(t, v.size, eot, bos, splitsBeforeWords(root));
+            return new HfTokenizer(t, tokenizerJson, v.size, eot, bos, splitsBeforeWords(root));
         } catch (RuntimeException e) {
             t.close();
             throw e;
@@ -159,7 +164,13 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         }
         if (!add.isMissingNode() && !add.isNull()) throw new InputException(configFile + ": add_bos_token must be true or false, not " + add);
         // What the post-processor adds around a probe text: the ids before the plain encoding.
-        long[] plain = t.encode(PROBE, false, false).getIds(), full = t.encode(PROBE, true, false).getIds();
+        long[] plain, full;
+        try {
+            plain = t.encode(PROBE, false, false).getIds();
+            full = t.encode(PROBE, true, false).getIds();
+        } catch (RuntimeException e) {
+            throw new InputException(tokenizerJson + ": cannot encode text (" + firstLine(e.getMessage()) + ")", e);
+        }
         for (int k = 0; k + plain.length <= full.length; k++) {
             if (!Arrays.equals(full, k, k + plain.length, plain, 0, plain.length)) continue;
             if (k == 0) return OptionalInt.empty();
@@ -267,7 +278,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     @Override
     public int[] encode(String text) {
         if (chunkable && text.length() > CHUNK_CHARS) return encodeWithOffsets(text).ids();
-        return toInts(tokenizer.encode(text, false, false).getIds());
+        return toInts(rustEncode(text).getIds());
     }
 
     /**
@@ -307,8 +318,21 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         return new Encoding(Arrays.copyOf(ids, n), Arrays.copyOf(start, n), Arrays.copyOf(end, n));
     }
 
+    /**
+     * The Rust library's encoding; what it reports as a RuntimeException (a tokenizer.json that
+     * loads but cannot encode some text, e.g. an unk_token missing from its vocabulary) is the
+     * tokenizer file's problem, named as such.
+     */
+    private ai.djl.huggingface.tokenizers.Encoding rustEncode(String text) {
+        try {
+            return tokenizer.encode(text, false, false);
+        } catch (RuntimeException e) {
+            throw new InputException(file + ": cannot encode text (" + firstLine(e.getMessage()) + ")", e);
+        }
+    }
+
     private Encoding encodeWhole(String text) {
-        ai.djl.huggingface.tokenizers.Encoding e = tokenizer.encode(text, false, false);
+        ai.djl.huggingface.tokenizers.Encoding e = rustEncode(text);
         int[] ids = toInts(e.getIds());
         CharSpan[] spans = e.getCharTokenSpans();
         int[] charIndex = charIndexOfCodePoint(text);
