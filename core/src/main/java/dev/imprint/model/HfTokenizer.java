@@ -127,28 +127,23 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      * Sequence of post-processors).
      */
     private static void requireConsistentTemplates(Path file, JsonNode processor, int vocabSize) {
-        switch (processor.path("type").asText()) {
-            case "Sequence" -> {
-                for (JsonNode p : processor.path("processors")) requireConsistentTemplates(file, p, vocabSize);
-            }
-            case "TemplateProcessing" -> {
-                JsonNode specials = processor.path("special_tokens");
-                for (var it = specials.fields(); it.hasNext(); ) {
-                    var e = it.next();
-                    for (JsonNode id : e.getValue().path("ids"))
-                        if (!id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= vocabSize)
-                            throw new InputException(file + ": post_processor special token " + e.getKey() + " has id " + id + ", outside the vocabulary [0, " + vocabSize + ")");
-                }
-                for (String template : new String[] {"single", "pair"})
-                    for (JsonNode piece : processor.path(template)) {
-                        JsonNode special = piece.path("SpecialToken");
-                        if (!special.isMissingNode() && !specials.has(special.path("id").asText()))
-                            throw new InputException(file + ": post_processor." + template + " uses the special token " + special.path("id")
-                                    + ", which post_processor.special_tokens does not define");
-                    }
-            }
-            default -> { }
+        // by shape, not by "type": the Rust library also deserializes objects whose type it does not check
+        for (JsonNode p : processor.path("processors")) requireConsistentTemplates(file, p, vocabSize);
+        if (!processor.has("single") && !processor.has("pair") && !processor.has("special_tokens")) return;
+        JsonNode specials = processor.path("special_tokens");
+        for (var it = specials.fields(); it.hasNext(); ) {
+            var e = it.next();
+            for (JsonNode id : e.getValue().path("ids"))
+                if (!id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= vocabSize)
+                    throw new InputException(file + ": post_processor special token " + e.getKey() + " has id " + id + ", outside the vocabulary [0, " + vocabSize + ")");
         }
+        for (String template : new String[] {"single", "pair"})
+            for (JsonNode piece : processor.path(template)) {
+                JsonNode special = piece.path("SpecialToken");
+                if (!special.isMissingNode() && !specials.has(special.path("id").asText()))
+                    throw new InputException(file + ": post_processor." + template + " uses the special token " + special.path("id")
+                            + ", which post_processor.special_tokens does not define");
+            }
     }
 
     /** The beginning-of-text token: tokenizer_config.json's {@code add_bos_token} if set, else the post-processor's. */
