@@ -71,19 +71,23 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
      */
     public static SequenceStore openOrBuild(StoreSpec spec, Path storeDir, Progress progress) {
         String fingerprint = Fingerprint.of(spec, progress);
-        if (builtWith(storeDir, fingerprint)) return open(storeDir, fingerprint);
+        SequenceStore existing = openIfBuiltWith(storeDir, fingerprint);
+        if (existing != null) return existing;
         try (OutputLock lock = OutputLock.acquire(storeDir, "store build")) {
-            if (!builtWith(storeDir, fingerprint)) StoreWriter.build(spec, fingerprint, storeDir, progress);
+            existing = openIfBuiltWith(storeDir, fingerprint); // another run may have built it meanwhile
+            if (existing != null) return existing;
+            StoreWriter.build(spec, fingerprint, storeDir, progress);
         }
         return open(storeDir, fingerprint);
     }
 
-    private static boolean builtWith(Path storeDir, String fingerprint) {
+    /** The store in {@code storeDir} if it is complete, undamaged and built with {@code fingerprint}; else null. */
+    private static SequenceStore openIfBuiltWith(Path storeDir, String fingerprint) {
         try {
             StoreInfo existing = readInfo(storeDir);
-            return existing != null && existing.fingerprint().equals(fingerprint);
+            return existing != null && existing.fingerprint().equals(fingerprint) ? open(storeDir, fingerprint) : null;
         } catch (InputException unusable) {
-            return false; // an old format version or a damaged store (truncated file, ...) is rebuilt like an incomplete one
+            return null; // an old format version or a damaged store (truncated file, ...) is rebuilt like an incomplete one
         }
     }
 
