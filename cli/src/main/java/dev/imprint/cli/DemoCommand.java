@@ -69,6 +69,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
         if (top < 1) throw new InputException("--top must be at least 1, not " + top);
+        int k = QueryCommand.parseRank(rank), kCandidates = QueryCommand.parseCandidates(candidates); // every flag checked before any work
         Path root = (cache != null ? cache : Main.defaultCache()).resolve("demo");
         try {
             dev.imprint.train.TrainingPreset.Arch.named(arch);
@@ -87,7 +88,6 @@ final class DemoCommand implements Callable<Integer> {
         Map<String, Double> timings = new LinkedHashMap<>();
         timings.put("corpus_and_training_s", seconds(t0));
 
-        int k = QueryCommand.parseRank(rank), kCandidates = QueryCommand.parseCandidates(candidates);
         try (OutputSet set = OutputSet.open(results, "demo", RESULT_FILES);
              ModelDirectory dir = ModelDirectory.load(modelDir);
              SequenceStore store = StoreCache.forCorpus(corpus, root.getParent(), dir.tokenizer(), StoreCache.fileId(modelDir.resolve("tokenizer.json")),
