@@ -57,7 +57,7 @@ import java.util.Random;
  */
 public final class BenchMain {
     /**
-     * FMA peaks, 2 cores: the figure measured for a one-FMA-pipe Zen 4 core (FACTS.md), and the
+     * FMA peaks, 2 cores: the one-FMA-pipe figure, and the
      * peak of this machine's Zen 5 cores, which issue two 512-bit FMAs per cycle
      * (2 cores × 2 × 16 lanes × 2 FLOP × 3.6 GHz); the packed GEMM alone reaches 375–385 here.
      */
@@ -357,7 +357,7 @@ public final class BenchMain {
         }
         System.out.println("* taps only: Imprint's backward without parameter gradients (ā and Ds of the MLP layers to a tap that"
                 + " ignores them); its ratio is against libtorch's full fwd+bwd. FLOP: fwd+bwd 6·N_matmul·B·T + 12·L·T²·(H·D)·B, taps only"
-                + " 4·N_matmul·B·T + 12·L·T²·(H·D)·B (N_matmul: linear weights and the unembedding; H query heads). Peaks: 225 GFLOP/s is FACTS.md's 2-core figure for one FMA pipe per core;"
+                + " 4·N_matmul·B·T + 12·L·T²·(H·D)·B (N_matmul: linear weights and the unembedding; H query heads). Peaks: 225 GFLOP/s is the 2-core figure for one FMA pipe per core;"
                 + " 461 GFLOP/s counts the two 512-bit FMA pipes of this machine's Zen 5 cores at 3.6 GHz.");
     }
 
