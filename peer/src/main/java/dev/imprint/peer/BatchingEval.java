@@ -35,7 +35,7 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * Query batching and TF-IDF filtering against exact scores over a whole store (SPEC §5–6):
+ * Query batching and TF-IDF filtering against exact scores over a whole store (method §5):
  * one pass computes, for every training sequence, the rank-k scores (token level, the batched
  * kernel) and the exact full-rank scores Σ_ℓ ⟨P_ℓ, DW̄_ℓ(z)⟩ from each sequence's gradient. Prints
  * per query the Pearson r of rank-k vs exact, the overlap of the exact top-10 with the two-stage

@@ -7,7 +7,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 import java.util.Random;
 
 /**
- * Times the curvature fit's dominant one-off cost (SPEC §3, Eq. 18): the float64 symmetric
+ * Times the curvature fit's dominant one-off cost (method §3, Eq. 18): the float64 symmetric
  * eigendecomposition of an n × n matrix (default 3072, GPT-2-small's widest Kronecker factor)
  * through {@link Eigenbasis#of}, i.e. symmetrization plus OpenBLAS dsyevd on {@link Parallel#threads()}
  * threads (set {@code -Dimprint.threads}). A measurement, not a test; the first repetition

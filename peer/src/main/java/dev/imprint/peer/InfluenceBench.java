@@ -32,7 +32,7 @@ import java.util.function.Consumer;
 
 /**
  * The cost of each influence stage as a ratio to a plain forward + backward (with parameter
- * gradients) over the same tokens (SPEC §3–5): covariance pass, eigendecomposition, eigenvalue
+ * gradients) over the same tokens (method §3–5): covariance pass, eigendecomposition, eigenvalue
  * correction pass, and scoring passes with 1 full-rank query and with 1, 16, 64 rank-32 queries.
  * Random weights; the shapes are what matters for time. Every stage runs once untimed on the first
  * batch (JIT warm-up); then {@code repeats} rounds time each stage once over all batches, and each

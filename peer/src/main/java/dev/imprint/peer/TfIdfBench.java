@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * Times the TF-IDF filter (SPEC §5, Eq. 28–29) on a built sequence store: the index build (always
+ * Times the TF-IDF filter (method §5, Eq. 28–29) on a built sequence store: the index build (always
  * rebuilt, into {@code <store>/tfidf}), its size on disk, and the latency of
  * {@link TfIdfIndex#topK} over random queries, each a window of consecutive tokens of a random
  * sequence (so a query shares text with the corpus, as real prompts and completions do). The first
