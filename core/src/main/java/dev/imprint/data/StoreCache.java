@@ -1,6 +1,7 @@
 package dev.imprint.data;
 
 import dev.imprint.InputException;
+import dev.imprint.io.Sha256;
 import dev.imprint.model.Tokenizer;
 
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * Where the sequence store of a corpus lives: {@code <cache>/stores/<key>}, keyed by the corpus
@@ -35,7 +37,7 @@ public final class StoreCache {
     /** SHA-256 of a file's bytes, hex: the identity of a tokenizer.json or a weights file. */
     public static String fileId(Path file) {
         try {
-            return HexFormat.of().formatHex(digest().digest(Files.readAllBytes(file)));
+            return Sha256.of(List.of(file));
         } catch (IOException e) {
             throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
         }

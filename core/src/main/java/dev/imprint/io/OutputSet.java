@@ -5,16 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -125,7 +120,7 @@ public final class OutputSet implements AutoCloseable {
         try {
             ObjectNode manifest = JSON.createObjectNode().put("command", command);
             ObjectNode files = manifest.putObject("files");
-            for (String name : fileNames(staging)) files.put(name, sha256(staging.resolve(name)));
+            for (String name : fileNames(staging)) files.put(name, Sha256.of(List.of(staging.resolve(name))));
             AtomicFiles.writeString(staging.resolve(MANIFEST), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(manifest) + "\n");
             Path old = old(dir);
             if (Files.exists(dir)) move(dir, old);
@@ -153,7 +148,7 @@ public final class OutputSet implements AutoCloseable {
                 listed.add(e.getKey());
                 Path f = dir.resolve(e.getKey());
                 if (!Files.isRegularFile(f)) throw new InputException(dir + ": " + e.getKey() + " is listed in " + MANIFEST + " but missing");
-                if (!sha256(f).equals(e.getValue().asText()))
+                if (!Sha256.of(List.of(f)).equals(e.getValue().asText()))
                     throw new InputException(dir + ": " + e.getKey() + " differs from the file that was written (its SHA-256 is not the manifest's)");
             }
             for (String name : fileNames(dir))
@@ -192,15 +187,6 @@ public final class OutputSet implements AutoCloseable {
     private static List<String> fileNames(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().toList();
-        }
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

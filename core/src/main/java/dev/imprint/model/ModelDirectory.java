@@ -2,16 +2,12 @@ package dev.imprint.model;
 
 import dev.imprint.InputException;
 import dev.imprint.io.CheckpointFiles;
+import dev.imprint.io.Sha256;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -73,17 +69,9 @@ public record ModelDirectory(Path dir, ModelConfig config, Parameters parameters
 
     private static String sha256(List<Path> files) {
         try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (Path f : files)
-                try (InputStream in = new DigestInputStream(Files.newInputStream(f), md)) {
-                    while (in.read(buf) >= 0) { /* digest as we go */ }
-                }
-            return HexFormat.of().formatHex(md.digest());
+            return Sha256.of(files);
         } catch (IOException e) {
             throw new InputException("cannot read model files: " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 
