@@ -3,6 +3,7 @@ package dev.imprint.tensor;
 import static dev.imprint.tensor.RmsNormTest.COLS;
 import static dev.imprint.tensor.RmsNormTest.ROWS;
 import static dev.imprint.tensor.RmsNormTest.U;
+import static dev.imprint.tensor.RmsNormTest.centralDifference;
 import static dev.imprint.tensor.RmsNormTest.columns;
 import static dev.imprint.tensor.RmsNormTest.inWorker;
 import static dev.imprint.tensor.RmsNormTest.random;
@@ -106,13 +107,8 @@ class LayerNormTest {
                     meanDnN /= C;
                     for (int j : cols) {
                         int k = r * C + j;
-                        double h = 1e-3 * Math.max(1, Math.abs(xd[k])), keep = xd[k];
-                        xd[k] = keep + h;
-                        double lp = rowLoss(xd, wd, bd, gd, r, C);
-                        xd[k] = keep - h;
-                        double lm = rowLoss(xd, wd, bd, gd, r, C);
-                        xd[k] = keep;
-                        double fd = (lp - lm) / (2 * h);
+                        int row = r;
+                        double fd = centralDifference(xd, k, () -> rowLoss(xd, wd, bd, gd, row, C));
                         double n = Math.abs((xd[k] - st[0]) * st[1]);
                         double scale = st[1] * (Math.abs(gd[k] * wd[j]) + meanDn + (n + 1) * meanDnN);
                         double allowed = tol * scale + Math.ulp(dinp0[k]) + 1e-9 * scale;
@@ -127,15 +123,12 @@ class LayerNormTest {
                     double[] fdW = new double[2], scales = new double[2];
                     for (int which = 0; which < 2; which++) {
                         double[] p = which == 0 ? wd : bd;
-                        double h = 1e-3 * Math.max(1, Math.abs(p[j])), keep = p[j];
-                        p[j] = keep + h;
-                        double lp = 0;
-                        for (int r = 0; r < rows; r++) lp += rowLoss(xd, wd, bd, gd, r, C);
-                        p[j] = keep - h;
-                        double lm = 0;
-                        for (int r = 0; r < rows; r++) lm += rowLoss(xd, wd, bd, gd, r, C);
-                        p[j] = keep;
-                        fdW[which] = (lp - lm) / (2 * h);
+                        int allRows = rows;
+                        fdW[which] = centralDifference(p, j, () -> {
+                            double l = 0;
+                            for (int r = 0; r < allRows; r++) l += rowLoss(xd, wd, bd, gd, r, C);
+                            return l;
+                        });
                         for (int r = 0; r < rows; r++) {
                             double[] st = refStats(x, r, C);
                             scales[which] += Math.abs(gd[r * C + j]) * (which == 0 ? Math.abs((xd[r * C + j] - st[0]) * st[1]) + 1 : 1);

@@ -102,13 +102,8 @@ class RmsNormTest {
                     meanAbs /= C;
                     for (int j : cols) {
                         int k = r * C + j;
-                        double h = 1e-3 * Math.max(1, Math.abs(xd[k])), keep = xd[k];
-                        xd[k] = keep + h;
-                        double lp = rowLoss(xd, wd, gd, r, C, EPS);
-                        xd[k] = keep - h;
-                        double lm = rowLoss(xd, wd, gd, r, C, EPS);
-                        xd[k] = keep;
-                        double fd = (lp - lm) / (2 * h);
+                        int row = r;
+                        double fd = centralDifference(xd, k, () -> rowLoss(xd, wd, gd, row, C, EPS));
                         // the size of the terms dx is made of: rstd·(|dn_j| + |n_j|·mean|dn∘n|)
                         double scale = rs * (Math.abs(gd[k] * wd[j]) + Math.abs(xd[k] * rs) * meanAbs);
                         double allowed = tol * scale + Math.ulp(dinp0[k]) + 1e-9 * scale;
@@ -120,15 +115,12 @@ class RmsNormTest {
                     }
                 }
                 for (int j : columns(rnd, C, 24)) {
-                    double h = 1e-3 * Math.max(1, Math.abs(wd[j])), keep = wd[j];
-                    wd[j] = keep + h;
-                    double lp = 0;
-                    for (int r = 0; r < rows; r++) lp += rowLoss(xd, wd, gd, r, C, EPS);
-                    wd[j] = keep - h;
-                    double lm = 0;
-                    for (int r = 0; r < rows; r++) lm += rowLoss(xd, wd, gd, r, C, EPS);
-                    wd[j] = keep;
-                    double fd = (lp - lm) / (2 * h), scale = 0;
+                    int allRows = rows;
+                    double fd = centralDifference(wd, j, () -> {
+                        double l = 0;
+                        for (int r = 0; r < allRows; r++) l += rowLoss(xd, wd, gd, r, C, EPS);
+                        return l;
+                    }), scale = 0;
                     for (int r = 0; r < rows; r++) scale += Math.abs(gd[r * C + j] * xd[r * C + j] * refRstd(x, r, C, EPS));
                     double allowed = (tol + 4 * rows * U) * scale + Math.ulp(dw0[j]) + 1e-9 * scale;
                     double d = Math.abs((dw[j] - (double) dw0[j]) - fd);
@@ -199,6 +191,17 @@ class RmsNormTest {
     }
 
     // ---- helpers shared by the kernel tests ------------------------------------------------------
+
+    /** Central difference of {@code f} in {@code p[k]}, step 1e-3·max(1, |p[k]|); {@code p[k]} is restored. */
+    static double centralDifference(double[] p, int k, java.util.function.DoubleSupplier f) {
+        double h = 1e-3 * Math.max(1, Math.abs(p[k])), keep = p[k];
+        p[k] = keep + h;
+        double lp = f.getAsDouble();
+        p[k] = keep - h;
+        double lm = f.getAsDouble();
+        p[k] = keep;
+        return (lp - lm) / (2 * h);
+    }
 
     /** Runs r on one of Parallel's pool workers, where kernels run serially. */
     static void inWorker(Runnable r) {
