@@ -156,13 +156,14 @@ public final class InfluenceAnalysis {
         FactorArguments args = new FactorArguments(modelFingerprint + "|labels=" + labels, store.fingerprint(),
                 stored.path("fitting_sequences").asInt(), stored.path("seed").asLong(), model.trackedLayers());
         CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
-        for (dev.imprint.curvature.Stage stage : strategy.stages())
+        for (dev.imprint.curvature.Stage stage : strategy.stages()) {
             if (!factors.started(stage))
                 throw new InputException(factorsDir + ": the " + stage.title() + " for strategy " + strategy.name()
                         + " has not been fitted (run 'imprint fit --strategy " + strategy.name() + "')");
-            else if (factors.problem(stage) != null)
-                throw new InputException(factorsDir + ": the " + stage.title() + " cannot be used: " + factors.problem(stage)
-                        + " (run 'imprint fit' again to refit it)");
+            String problem = factors.problem(stage);
+            if (problem != null)
+                throw new InputException(factorsDir + ": the " + stage.title() + " cannot be used: " + problem + " (run 'imprint fit' again to refit it)");
+        }
         return strategy.preconditioners(factors, damping);
     }
 
