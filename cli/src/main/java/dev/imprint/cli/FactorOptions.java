@@ -5,6 +5,7 @@ import dev.imprint.curvature.Damping;
 import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.influence.InfluenceAnalysis;
+import dev.imprint.influence.MemoryPlan;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -36,8 +37,15 @@ final class FactorOptions {
         return damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping;
     }
 
-    /** The preconditioners of the factors in {@link #factors}, checked against the model and store. */
-    Preconditioners open(Inputs.Opened in) {
-        return InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, strategy(), damping());
+    /**
+     * The preconditioners of the factors in {@link #factors}, checked against the model and store,
+     * after printing the memory plan of scoring {@code queries} queries (0 for self-influence) and
+     * refusing it when it does not fit; the plan bounds the preconditioners kept in memory.
+     */
+    Preconditioners open(Inputs.Opened in, int queries, int batchSize) {
+        MemoryPlan plan = InfluenceAnalysis.queryPlan(in.model(), factors, strategy(), queries, batchSize, in.store().seqLen());
+        System.err.println(plan.render());
+        plan.requireFits(in.model(), 1, batchSize);
+        return InfluenceAnalysis.openFitted(in.model(), in.store(), in.dir().fingerprint(), factors, strategy(), damping(), plan.preconditionerCache());
     }
 }

@@ -9,6 +9,7 @@ import dev.imprint.data.ConsoleProgress;
 import dev.imprint.data.Progress;
 import dev.imprint.influence.FittingPass;
 import dev.imprint.influence.InfluenceAnalysis;
+import dev.imprint.influence.MemoryPlan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -38,6 +39,8 @@ final class FitCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--labels", defaultValue = "sampled", description = "sampled (the Fisher, as the paper) or true (empirical Fisher, for comparison).")
     String labels;
+    @Option(names = "--factor-blocks", defaultValue = "1", description = "O: split each Kronecker factor into O diagonal blocks (method §3), for O-fold less factor memory (default: ${DEFAULT-VALUE}, dense).")
+    int factorBlocks;
 
     @Override
     public Integer call() {
@@ -50,12 +53,18 @@ final class FitCommand implements Callable<Integer> {
         if (fitting != null && fittingTokens != null) throw new InputException("give --fitting-sequences or --fitting-tokens, not both");
         if (fitting != null && fitting < 1) throw new InputException("--fitting-sequences must be at least 1");
         if (fittingTokens != null && fittingTokens < 1) throw new InputException("--fitting-tokens must be at least 1");
-        try (Inputs.Opened in = inputs.open()) {
+        if (factorBlocks < 1) throw new InputException("--factor-blocks must be at least 1, not " + factorBlocks);
+        try (Inputs.Opened in = inputs.open((model, seqLen) -> {
+            InfluenceAnalysis.FitSettings planned = new InfluenceAnalysis.FitSettings(s, 1, inputs.batchSize, seed, l, factorBlocks);
+            MemoryPlan plan = InfluenceAnalysis.fitPlan(model, planned, seqLen);
+            System.err.println(plan.render());
+            plan.requireFits(model, factorBlocks, inputs.batchSize);
+        })) {
             long t0 = System.nanoTime();
             int count = fittingTokens != null ? InfluenceAnalysis.sequencesForTokens(in.store(), fittingTokens, seed)
                     : Math.min(fitting != null ? fitting : InfluenceAnalysis.FitSettings.DEFAULT_FITTING_SEQUENCES, in.store().size());
             InfluenceAnalysis.fit(in.model(), in.store(), in.dir().fingerprint(), out,
-                    new InfluenceAnalysis.FitSettings(s, count, inputs.batchSize, seed, l), Damping.paperDefault(), new StageBars());
+                    new InfluenceAnalysis.FitSettings(s, count, inputs.batchSize, seed, l, factorBlocks), Damping.paperDefault(), new StageBars());
             long tokens = in.store().tokens(in.store().sample(count, seed));
             System.out.printf("%s: %s factors for %d layers fitted on %d sequences, %d tokens (%.1f s)%n", out, s.name(),
                     in.model().trackedLayers().size(), count, tokens, (System.nanoTime() - t0) / 1e9);

@@ -47,6 +47,14 @@ final class Inputs {
     }
 
     Opened open() {
+        return open((model, seqLen) -> {});
+    }
+
+    /**
+     * Loads the model, runs {@code beforeStore} with it and the sequence length (to plan memory and
+     * refuse what will not fit before the store is built), then opens the store.
+     */
+    Opened open(java.util.function.ObjIntConsumer<LanguageModel> beforeStore) {
         if (batchSize < 1) throw new dev.imprint.InputException("--batch-size must be at least 1, not " + batchSize);
         if (seqLen != null && seqLen < 2) throw new dev.imprint.InputException("--seq-len must be at least 2, not " + seqLen);
         LayerSelection sel = selection();
@@ -57,8 +65,15 @@ final class Inputs {
         int len = seqLen != null ? seqLen : Math.min(dir.config().contextLength(), DEFAULT_MAX_SEQ_LEN);
         if (len > dir.config().contextLength())
             throw new dev.imprint.InputException("--seq-len " + len + " exceeds the model context of " + dir.config().contextLength());
+        LanguageModel m = dir.model(sel);
+        try {
+            beforeStore.accept(m, len);
+        } catch (RuntimeException e) {
+            dir.close();
+            throw e;
+        }
         SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), dir.tokenizer(),
                 StoreCache.fileId(model.resolve("tokenizer.json")), len, new ConsoleProgress());
-        return new Opened(dir, dir.model(sel), store);
+        return new Opened(dir, m, store);
     }
 }

@@ -78,7 +78,7 @@ final class QueryCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             List<int[]> filtered = CandidateFilter.select(in.store(), queries, kCandidates, new ConsoleProgress());
             long tFilter = System.nanoTime();
-            Preconditioners pre = factorOptions.open(in);
+            Preconditioners pre = factorOptions.open(in, queries.size(), inputs.batchSize);
             long t1 = System.nanoTime();
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries, filtered,
                     new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());

@@ -38,7 +38,7 @@ final class SelfInfluenceCommand implements Callable<Integer> {
         factorOptions.damping(); // a bad value is reported before any work
         try (OutputSet set = OutputSet.open(out, "self-influence", java.util.Set.of(SelfInfluenceFiles.TENSORS, SelfInfluenceFiles.JSON_FILE));
              Inputs.Opened in = inputs.open()) {
-            Preconditioners pre = factorOptions.open(in);
+            Preconditioners pre = factorOptions.open(in, 0, inputs.batchSize);
             long t0 = System.nanoTime();
             double[] self = InfluenceAnalysis.selfInfluence(in.model(), in.store(), pre, inputs.batchSize, new ConsoleProgress());
             double seconds = (System.nanoTime() - t0) / 1e9;

@@ -11,11 +11,11 @@ import dev.imprint.tensor.Parallel;
 final class Accumulate {
     private Accumulate() {}
 
-    /** The lower triangle (j ≤ i) of sum += x, x square. */
-    static void addLower(double[] sum, Mat x) {
+    /** The lower triangle (j ≤ i) of sum += x, x square, sum's matrix starting at {@code at}. */
+    static void addLower(double[] sum, int at, Mat x) {
         int cols = x.cols();
         Parallel.forEach(x.rows(), i -> {
-            int s = i * cols, o = x.offset() + i * x.stride();
+            int s = at + i * cols, o = x.offset() + i * x.stride();
             float[] d = x.data();
             for (int j = 0; j <= i; j++) sum[s + j] += d[o + j];
         });

@@ -35,58 +35,75 @@ public final class CovarianceTap implements GradientTap {
     private final GramSum[] activation; // per slot: A, (A, A)
     private final GramSum[] gradient;   // per slot: S, (P, P)
 
-    /** One factor of one layer: the float64 sum, the float32 partial, and their token counts. */
+    /** One factor of one layer: the float64 sum, the float32 partial, and their token counts, per diagonal block. */
     private static final class GramSum {
-        final int dim;
-        final double[] sum;     // (n, n) float64
-        final float[] partial;  // (n, n) float32, tokens since the last flush
+        final Blocks blocks;
+        final double[] sum;     // the blocks of Σ x xᵀ, packed, float64
+        final float[] partial;  // the same, float32, tokens since the last flush
         long tokens;            // in sum
         int partialTokens;      // in partial
 
-        GramSum(int dim) {
-            this.dim = dim;
-            sum = new double[dim * dim];
-            partial = new float[dim * dim];
+        GramSum(Blocks blocks) {
+            this.blocks = blocks;
+            sum = new double[blocks.packedArrayLength()];
+            partial = new float[blocks.packedArrayLength()];
         }
 
-        /** lower(partial) += lower(xᵀx) (float32 GEMM over one sequence's rows). */
+        /** Block k of the partial, (b_k, b_k). */
+        Mat partialBlock(int k) {
+            return Mat.of(partial, (int) blocks.packedStart(k), blocks.size(k), blocks.size(k));
+        }
+
+        /** lower(partial_k) += lower(x_kᵀ x_k) for every block k, x_k its columns (float32 GEMMs over one sequence's rows). */
         void add(Mat x) {
-            Gemm.gramLower(Mat.of(partial, dim, dim), x, partialTokens > 0);
+            for (int k = 0; k < blocks.count(); k++)
+                Gemm.gramLower(partialBlock(k), blocks.count() == 1 ? x : x.cols(blocks.start(k), blocks.size(k)), partialTokens > 0);
             partialTokens += x.rows();
         }
 
         /** lower(sum) += lower(partial) in float64; partial cleared. */
         void flush() {
             if (partialTokens == 0) return;
-            Accumulate.addLower(sum, Mat.of(partial, dim, dim));
+            for (int k = 0; k < blocks.count(); k++) Accumulate.addLower(sum, (int) blocks.packedStart(k), partialBlock(k));
             tokens += partialTokens;
             partialTokens = 0;
         }
 
-        /** The full symmetric sum: the lower triangle, mirrored. */
+        /** The full symmetric blocks: their lower triangles, mirrored. */
         Covariance covariance() {
             flush();
             double[] full = sum.clone();
-            for (int i = 0; i < dim; i++)
-                for (int j = 0; j < i; j++) full[j * dim + i] = full[i * dim + j];
-            return new Covariance(dim, full, tokens);
+            for (int k = 0; k < blocks.count(); k++) {
+                int b = blocks.size(k), o = (int) blocks.packedStart(k);
+                for (int i = 0; i < b; i++)
+                    for (int j = 0; j < i; j++) full[o + j * b + i] = full[o + i * b + j];
+            }
+            return new Covariance(blocks, full, tokens);
         }
     }
 
     public CovarianceTap(List<TrackedLayer> layers) {
-        this(layers, DEFAULT_FLUSH_ROWS);
+        this(layers, 1, DEFAULT_FLUSH_ROWS);
     }
 
-    /** @param flushRows tokens summed in float32 before adding into float64 (≥ 1) */
-    public CovarianceTap(List<TrackedLayer> layers, int flushRows) {
+    /** Block-diagonal sums: each factor split into {@code blocks} diagonal blocks ({@link Blocks}). */
+    public CovarianceTap(List<TrackedLayer> layers, int blocks) {
+        this(layers, blocks, DEFAULT_FLUSH_ROWS);
+    }
+
+    /**
+     * @param blocks    O, the diagonal blocks kept of each factor (1: the whole matrix)
+     * @param flushRows tokens summed in float32 before adding into float64 (≥ 1)
+     */
+    public CovarianceTap(List<TrackedLayer> layers, int blocks, int flushRows) {
         if (flushRows < 1) throw new IllegalArgumentException("illegal flush size " + flushRows + ": must be at least 1");
         slots = new LayerSlots(layers);
         this.flushRows = flushRows;
         activation = new GramSum[slots.size()];
         gradient = new GramSum[slots.size()];
         for (int s = 0; s < slots.size(); s++) {
-            activation[s] = new GramSum(slots.get(s).activationDim());
-            gradient[s] = new GramSum(slots.get(s).outFeatures());
+            activation[s] = new GramSum(new Blocks(slots.get(s).activationDim(), blocks));
+            gradient[s] = new GramSum(new Blocks(slots.get(s).outFeatures(), blocks));
         }
     }
 
@@ -103,6 +120,11 @@ public final class CovarianceTap implements GradientTap {
                 gradient[s].flush();
             }
         }
+    }
+
+    /** Bytes a tap over {@code layer} holds for it with {@code blocks} diagonal blocks: float64 sums and float32 partials. */
+    public static long bytes(TrackedLayer layer, int blocks) {
+        return 12L * (new Blocks(layer.activationDim(), blocks).packedLength() + new Blocks(layer.outFeatures(), blocks).packedLength());
     }
 
     /** The sums of all tokens seen, per layer in the constructor's order (flushes the partials). */

@@ -19,14 +19,16 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.IntFunction;
+import java.util.function.BiFunction;
 
 /**
  * A directory of fitted factors for one set of {@link FactorArguments}, in Kronfluence's layout:
  * {@value #ARGUMENTS_FILE} plus one safetensors file per factor ({@link Stage.Factor}), each holding
  * one tensor per tracked module name and the arguments' fingerprint in its metadata. A stage's
  * output is valid when all its files exist, parse, carry the fingerprint and hold every layer
- * with the expected shape. Every file is written atomically.
+ * with the expected shape. Every file is written atomically, a layer at a time
+ * ({@link LayerWriter}), and read a layer at a time from its memory map, so that neither fitting
+ * nor scoring needs every layer's factors in memory at once.
  */
 public final class CurvatureFactors {
     public static final String ARGUMENTS_FILE = "factor_arguments.json";
@@ -94,6 +96,11 @@ public final class CurvatureFactors {
         return arguments.layers();
     }
 
+    /** O, the diagonal blocks of every Kronecker factor here (1: dense). */
+    public int blocks() {
+        return arguments.factorBlocks();
+    }
+
     /** Whether {@code stage}'s output is on disk, valid, and fitted with these arguments. */
     public boolean complete(Stage stage) {
         return problem(stage) == null;
@@ -118,9 +125,10 @@ public final class CurvatureFactors {
                 for (TrackedLayer l : layers()) {
                     if (!st.contains(l.name())) return p + " has no factor for " + l.name();
                     SafeTensors.Info info = st.info(l.name());
-                    if (info.dtype() != f.dtype || !Arrays.equals(info.shape(), f.shape(l)))
+                    long[] shape = f.shape(l, blocks());
+                    if (info.dtype() != f.dtype || !Arrays.equals(info.shape(), shape))
                         return p + ": " + l.name() + " is " + info.dtype() + " " + Arrays.toString(info.shape()) + ", expected "
-                                + f.dtype + " " + Arrays.toString(f.shape(l));
+                                + f.dtype + " " + Arrays.toString(shape);
                 }
             } catch (InputException e) {
                 return "damaged: " + e.getMessage();
@@ -129,87 +137,161 @@ public final class CurvatureFactors {
         return null;
     }
 
-    // ---- covariance stage (Eq. 16) ----
+    /**
+     * One stage's files, written a layer at a time in any order (each file's header first, then
+     * each layer's tensors at their places), so that a stage never holds more than the layers it
+     * is working on; the files appear at {@link #commit()}, and a writer closed before that
+     * leaves what was there.
+     */
+    public final class LayerWriter<T> implements AutoCloseable {
+        private final Stage stage;
+        private final Map<Stage.Factor, SafeTensors.Writer> writers = new LinkedHashMap<>();
+        private final BiFunction<TrackedLayer, T, Map<Stage.Factor, Tensor>> tensors;
 
-    public void writeCovariances(List<Covariances> perLayer) {
-        requireLayers(perLayer.size());
-        write(Stage.Factor.ACTIVATION_COVARIANCE, s -> square(perLayer.get(s).activation().sum(), perLayer.get(s).activation().dim()));
-        write(Stage.Factor.GRADIENT_COVARIANCE, s -> square(perLayer.get(s).gradient().sum(), perLayer.get(s).gradient().dim()));
-        write(Stage.Factor.NUM_ACTIVATION_COVARIANCE_PROCESSED, s -> count(perLayer.get(s).activation().count()));
-        write(Stage.Factor.NUM_GRADIENT_COVARIANCE_PROCESSED, s -> count(perLayer.get(s).gradient().count()));
+        private LayerWriter(Stage stage, BiFunction<TrackedLayer, T, Map<Stage.Factor, Tensor>> tensors) {
+            this.stage = stage;
+            this.tensors = tensors;
+            try {
+                for (Stage.Factor f : stage.factors()) {
+                    Map<String, SafeTensors.Entry> entries = new LinkedHashMap<>();
+                    for (TrackedLayer l : layers()) entries.put(l.name(), new SafeTensors.Entry(f.dtype, f.shape(l, blocks())));
+                    writers.put(f, SafeTensors.Writer.create(dir.resolve(f.fileName), entries, Map.of(FINGERPRINT, fingerprint)));
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Writes {@code layer}'s factors of this stage. */
+        public void put(TrackedLayer layer, T value) {
+            Map<Stage.Factor, Tensor> t = tensors.apply(layer, value);
+            for (Stage.Factor f : stage.factors()) writers.get(f).put(layer.name(), t.get(f));
+        }
+
+        /** Puts every file in place; every layer must have been written. */
+        public void commit() {
+            for (SafeTensors.Writer w : writers.values()) w.commit();
+        }
+
+        @Override
+        public void close() {
+            for (SafeTensors.Writer w : writers.values()) w.close();
+        }
     }
 
-    public List<Covariances> covariances() {
+    // ---- covariance stage (Eq. 16) ----
+
+    public LayerWriter<Covariances> covarianceWriter() {
+        return new LayerWriter<>(Stage.COVARIANCE, (l, c) -> {
+            checkBlocks(l, c.activation().blocks(), c.gradient().blocks());
+            return Map.of(Stage.Factor.ACTIVATION_COVARIANCE, packed(c.activation().sum(), c.activation().blocks()),
+                    Stage.Factor.GRADIENT_COVARIANCE, packed(c.gradient().sum(), c.gradient().blocks()),
+                    Stage.Factor.NUM_ACTIVATION_COVARIANCE_PROCESSED, count(c.activation().count()),
+                    Stage.Factor.NUM_GRADIENT_COVARIANCE_PROCESSED, count(c.gradient().count()));
+        });
+    }
+
+    /** {@code layer}'s covariance sums, read from disk. */
+    public Covariances covariance(TrackedLayer layer) {
         require(Stage.COVARIANCE);
-        List<double[]> a = readDoubles(Stage.Factor.ACTIVATION_COVARIANCE), g = readDoubles(Stage.Factor.GRADIENT_COVARIANCE);
-        long[] na = readCounts(Stage.Factor.NUM_ACTIVATION_COVARIANCE_PROCESSED), ng = readCounts(Stage.Factor.NUM_GRADIENT_COVARIANCE_PROCESSED);
-        List<Covariances> out = new ArrayList<>();
-        for (int s = 0; s < layers().size(); s++) {
-            TrackedLayer l = layers().get(s);
-            out.add(new Covariances(new Covariance(l.activationDim(), a.get(s), na[s]), new Covariance(l.outFeatures(), g.get(s), ng[s])));
-        }
-        return out;
+        double[] a = readDoubles(Stage.Factor.ACTIVATION_COVARIANCE, layer), g = readDoubles(Stage.Factor.GRADIENT_COVARIANCE, layer);
+        long na = readCount(Stage.Factor.NUM_ACTIVATION_COVARIANCE_PROCESSED, layer), ng = readCount(Stage.Factor.NUM_GRADIENT_COVARIANCE_PROCESSED, layer);
+        return new Covariances(new Covariance(activationBlocks(layer), a, na), new Covariance(gradientBlocks(layer), g, ng));
     }
 
     // ---- eigendecomposition stage (Eq. 18) ----
 
-    public void writeEigenbases(List<KroneckerEigenbasis> perLayer) {
-        requireLayers(perLayer.size());
-        write(Stage.Factor.ACTIVATION_EIGENVECTORS, s -> square(perLayer.get(s).activation().vectors(), perLayer.get(s).activation().dim()));
-        write(Stage.Factor.ACTIVATION_EIGENVALUES, s -> Tensor.f64(perLayer.get(s).activation().values(), perLayer.get(s).activation().dim()));
-        write(Stage.Factor.GRADIENT_EIGENVECTORS, s -> square(perLayer.get(s).gradient().vectors(), perLayer.get(s).gradient().dim()));
-        write(Stage.Factor.GRADIENT_EIGENVALUES, s -> Tensor.f64(perLayer.get(s).gradient().values(), perLayer.get(s).gradient().dim()));
+    public LayerWriter<KroneckerEigenbasis> eigenbasisWriter() {
+        return new LayerWriter<>(Stage.EIGENDECOMPOSITION, (l, q) -> {
+            checkBlocks(l, q.activation().blocks(), q.gradient().blocks());
+            return Map.of(Stage.Factor.ACTIVATION_EIGENVECTORS, packed(q.activation().vectors(), q.activation().blocks()),
+                    Stage.Factor.ACTIVATION_EIGENVALUES, Tensor.f64(q.activation().values(), q.activation().dim()),
+                    Stage.Factor.GRADIENT_EIGENVECTORS, packed(q.gradient().vectors(), q.gradient().blocks()),
+                    Stage.Factor.GRADIENT_EIGENVALUES, Tensor.f64(q.gradient().values(), q.gradient().dim()));
+        });
     }
 
-    public List<KroneckerEigenbasis> eigenbases() {
+    /** {@code layer}'s eigenbasis, read from disk (float32 eigenvectors, float64 eigenvalues). */
+    public KroneckerEigenbasis eigenbasis(TrackedLayer layer) {
         require(Stage.EIGENDECOMPOSITION);
-        List<double[]> qa = readDoubles(Stage.Factor.ACTIVATION_EIGENVECTORS), la = readDoubles(Stage.Factor.ACTIVATION_EIGENVALUES);
-        List<double[]> qs = readDoubles(Stage.Factor.GRADIENT_EIGENVECTORS), ls = readDoubles(Stage.Factor.GRADIENT_EIGENVALUES);
-        List<KroneckerEigenbasis> out = new ArrayList<>();
-        for (int s = 0; s < layers().size(); s++) {
-            TrackedLayer l = layers().get(s);
-            out.add(new KroneckerEigenbasis(new Eigenbasis(l.activationDim(), qa.get(s), la.get(s)), new Eigenbasis(l.outFeatures(), qs.get(s), ls.get(s))));
-        }
-        return out;
+        return new KroneckerEigenbasis(
+                new FactorBasis(activationBlocks(layer), readFloats(Stage.Factor.ACTIVATION_EIGENVECTORS, layer), readDoubles(Stage.Factor.ACTIVATION_EIGENVALUES, layer)),
+                new FactorBasis(gradientBlocks(layer), readFloats(Stage.Factor.GRADIENT_EIGENVECTORS, layer), readDoubles(Stage.Factor.GRADIENT_EIGENVALUES, layer)));
     }
 
     // ---- eigenvalue correction (Eq. 19–20) and diagonal stages ----
 
+    public LayerWriter<LambdaMatrix> lambdaWriter() {
+        return lambdaWriter(Stage.LAMBDA, Stage.Factor.LAMBDA_MATRIX, Stage.Factor.NUM_LAMBDA_PROCESSED);
+    }
+
+    /** {@code layer}'s corrected-eigenvalue sum Σ (Q_Sᵀ DW̄ Q_A)∘², read from disk. */
+    public LambdaMatrix lambda(TrackedLayer layer) {
+        return lambda(layer, Stage.LAMBDA, Stage.Factor.LAMBDA_MATRIX, Stage.Factor.NUM_LAMBDA_PROCESSED);
+    }
+
+    public LayerWriter<LambdaMatrix> diagonalLambdaWriter() {
+        return lambdaWriter(Stage.DIAGONAL_LAMBDA, Stage.Factor.DIAGONAL_LAMBDA_MATRIX, Stage.Factor.NUM_DIAGONAL_LAMBDA_PROCESSED);
+    }
+
+    /** {@code layer}'s diagonal sum Σ DW̄∘², read from disk. */
+    public LambdaMatrix diagonalLambda(TrackedLayer layer) {
+        return lambda(layer, Stage.DIAGONAL_LAMBDA, Stage.Factor.DIAGONAL_LAMBDA_MATRIX, Stage.Factor.NUM_DIAGONAL_LAMBDA_PROCESSED);
+    }
+
+    private LayerWriter<LambdaMatrix> lambdaWriter(Stage stage, Stage.Factor matrix, Stage.Factor count) {
+        return new LayerWriter<>(stage, (l, m) -> Map.of(matrix, Tensor.f64(m.sum(), m.rows(), m.cols()), count, count(m.sequences())));
+    }
+
+    private LambdaMatrix lambda(TrackedLayer layer, Stage stage, Stage.Factor matrix, Stage.Factor count) {
+        require(stage);
+        double[] m = readDoubles(matrix, layer);
+        for (double x : m)
+            if (x < 0) throw damaged(dir.resolve(matrix.fileName), layer, "has a negative entry, which a sum of squares cannot be");
+        return new LambdaMatrix(layer.outFeatures(), layer.activationDim(), m, readCount(count, layer));
+    }
+
+    // ---- whole stages at once (small models, tests) ----
+
+    public void writeCovariances(List<Covariances> perLayer) {
+        writeAll(covarianceWriter(), perLayer);
+    }
+
+    public List<Covariances> covariances() {
+        return layers().stream().map(this::covariance).toList();
+    }
+
+    public void writeEigenbases(List<KroneckerEigenbasis> perLayer) {
+        writeAll(eigenbasisWriter(), perLayer);
+    }
+
+    public List<KroneckerEigenbasis> eigenbases() {
+        return layers().stream().map(this::eigenbasis).toList();
+    }
+
     public void writeLambdas(List<LambdaMatrix> perLayer) {
-        writeLambdas(perLayer, Stage.Factor.LAMBDA_MATRIX, Stage.Factor.NUM_LAMBDA_PROCESSED);
+        writeAll(lambdaWriter(), perLayer);
     }
 
     public List<LambdaMatrix> lambdas() {
-        return lambdas(Stage.LAMBDA, Stage.Factor.LAMBDA_MATRIX, Stage.Factor.NUM_LAMBDA_PROCESSED);
+        return layers().stream().map(this::lambda).toList();
     }
 
     public void writeDiagonalLambdas(List<LambdaMatrix> perLayer) {
-        writeLambdas(perLayer, Stage.Factor.DIAGONAL_LAMBDA_MATRIX, Stage.Factor.NUM_DIAGONAL_LAMBDA_PROCESSED);
+        writeAll(diagonalLambdaWriter(), perLayer);
     }
 
     public List<LambdaMatrix> diagonalLambdas() {
-        return lambdas(Stage.DIAGONAL_LAMBDA, Stage.Factor.DIAGONAL_LAMBDA_MATRIX, Stage.Factor.NUM_DIAGONAL_LAMBDA_PROCESSED);
+        return layers().stream().map(this::diagonalLambda).toList();
     }
 
-    private void writeLambdas(List<LambdaMatrix> perLayer, Stage.Factor matrix, Stage.Factor count) {
-        requireLayers(perLayer.size());
-        write(matrix, s -> Tensor.f64(perLayer.get(s).sum(), perLayer.get(s).rows(), perLayer.get(s).cols()));
-        write(count, s -> count(perLayer.get(s).sequences()));
-    }
-
-    private List<LambdaMatrix> lambdas(Stage stage, Stage.Factor matrix, Stage.Factor count) {
-        require(stage);
-        List<double[]> m = readDoubles(matrix);
-        long[] n = readCounts(count);
-        for (int s = 0; s < m.size(); s++)
-            for (double x : m.get(s))
-                if (x < 0) throw damaged(dir.resolve(matrix.fileName), layers().get(s), "has a negative entry, which a sum of squares cannot be");
-        List<LambdaMatrix> out = new ArrayList<>();
-        for (int s = 0; s < layers().size(); s++) {
-            TrackedLayer l = layers().get(s);
-            out.add(new LambdaMatrix(l.outFeatures(), l.activationDim(), m.get(s), n[s]));
+    private <T> void writeAll(LayerWriter<T> writer, List<T> perLayer) {
+        if (perLayer.size() != layers().size()) throw new IllegalArgumentException(perLayer.size() + " per-layer factors for " + layers().size() + " layers");
+        try (writer) {
+            for (int s = 0; s < perLayer.size(); s++) writer.put(layers().get(s), perLayer.get(s));
+            writer.commit();
         }
-        return out;
     }
 
     // ---- files ----
@@ -219,50 +301,62 @@ public final class CurvatureFactors {
             throw new InputException(dir + ": no valid " + stage.title() + " factors for these arguments (fingerprint " + fingerprint + "); fit them first");
     }
 
-    private void requireLayers(int n) {
-        if (n != layers().size()) throw new IllegalArgumentException(n + " per-layer factors for " + layers().size() + " layers");
+    private Blocks activationBlocks(TrackedLayer l) {
+        return new Blocks(l.activationDim(), blocks());
     }
 
-    private void write(Stage.Factor factor, IntFunction<Tensor> perSlot) {
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (int s = 0; s < layers().size(); s++) tensors.put(layers().get(s).name(), perSlot.apply(s));
-        SafeTensors.write(dir.resolve(factor.fileName), tensors, Map.of(FINGERPRINT, fingerprint));
+    private Blocks gradientBlocks(TrackedLayer l) {
+        return new Blocks(l.outFeatures(), blocks());
     }
 
-    /** One factor's tensors, in layer order; a value that no fit writes (NaN, infinity) is refused as damage. */
-    private List<double[]> readDoubles(Stage.Factor factor) {
-        List<double[]> out = new ArrayList<>();
+    private void checkBlocks(TrackedLayer l, Blocks activation, Blocks gradient) {
+        if (!activation.equals(activationBlocks(l)) || !gradient.equals(gradientBlocks(l)))
+            throw new IllegalArgumentException(l.name() + ": factors in " + activation + " and " + gradient + ", these factors are in " + blocks() + " blocks");
+    }
+
+    /** One layer's tensor of a float64 factor; a value that no fit writes (NaN, infinity) is refused as damage. */
+    private double[] readDoubles(Stage.Factor factor, TrackedLayer l) {
         Path file = dir.resolve(factor.fileName);
         try (SafeTensors st = SafeTensors.open(file)) {
-            for (TrackedLayer l : layers()) {
-                double[] v = st.doubles(l.name());
-                for (double x : v)
-                    if (!Double.isFinite(x)) throw damaged(file, l, "contains NaN or infinity");
-                out.add(v);
-            }
+            double[] v = st.doubles(l.name());
+            for (double x : v)
+                if (!Double.isFinite(x)) throw damaged(file, l, "contains NaN or infinity");
+            return v;
         }
-        return out;
     }
 
-    /** One count factor's values, in layer order; each at least 1. */
-    private long[] readCounts(Stage.Factor factor) {
-        long[] out = new long[layers().size()];
+    /** The same for a float32 factor. */
+    private float[] readFloats(Stage.Factor factor, TrackedLayer l) {
         Path file = dir.resolve(factor.fileName);
         try (SafeTensors st = SafeTensors.open(file)) {
-            for (int s = 0; s < out.length; s++) {
-                out[s] = st.longs(layers().get(s).name())[0];
-                if (out[s] < 1) throw damaged(file, layers().get(s), "counts " + out[s] + " samples");
-            }
+            float[] v = st.floats(l.name());
+            for (float x : v)
+                if (!Float.isFinite(x)) throw damaged(file, l, "contains NaN or infinity");
+            return v;
         }
-        return out;
+    }
+
+    /** One layer's count; at least 1. */
+    private long readCount(Stage.Factor factor, TrackedLayer l) {
+        Path file = dir.resolve(factor.fileName);
+        try (SafeTensors st = SafeTensors.open(file)) {
+            long n = st.longs(l.name())[0];
+            if (n < 1) throw damaged(file, l, "counts " + n + " samples");
+            return n;
+        }
     }
 
     private static InputException damaged(Path file, TrackedLayer layer, String what) {
         return new InputException(file + ": " + layer.name() + " " + what + "; the file is damaged (run 'imprint fit' again to refit it)");
     }
 
-    private static Tensor square(double[] values, int n) {
-        return Tensor.f64(values, n, n);
+    /** A packed block-diagonal factor: the (n, n) matrix for one block, else the packed vector. */
+    private static Tensor packed(double[] values, Blocks b) {
+        return b.count() == 1 ? Tensor.f64(values, b.dim(), b.dim()) : Tensor.f64(values, values.length);
+    }
+
+    private static Tensor packed(float[] values, Blocks b) {
+        return b.count() == 1 ? Tensor.f32(values, b.dim(), b.dim()) : Tensor.f32(values, values.length);
     }
 
     private static Tensor count(long n) {

@@ -3,7 +3,8 @@ package dev.imprint.curvature;
 import dev.imprint.tensor.Lapack;
 
 /**
- * The eigendecomposition of one symmetric Kronecker factor (Eq. 18): C = Q diag(λ) Qᵀ, in float64.
+ * The eigendecomposition of one symmetric matrix (Eq. 18): C = Q diag(λ) Qᵀ, in float64 — a dense
+ * factor, or one block of a block-diagonal one ({@link FactorBasis} keeps the result).
  *
  * @param dim     n
  * @param vectors Q, (n, n) row-major with the eigenvectors as <em>columns</em>: Q[i·n + j] is
@@ -15,11 +16,6 @@ public record Eigenbasis(int dim, double[] vectors, double[] values) {
         if (dim <= 0) throw new IllegalArgumentException("eigenbasis dimension " + dim);
         if (vectors.length != (long) dim * dim) throw new IllegalArgumentException("eigenvectors have " + vectors.length + " entries, expected " + dim + "²");
         if (values.length != dim) throw new IllegalArgumentException("eigenvalues have " + values.length + " entries, expected " + dim);
-    }
-
-    /** Eq. 18 for a covariance: the eigenbasis of its mean. */
-    public static Eigenbasis of(Covariance c) {
-        return of(c.mean(), c.dim());
     }
 
     /**
@@ -35,12 +31,5 @@ public record Eigenbasis(int dim, double[] vectors, double[] values) {
         int info = Lapack.dsyevd(a, w, n); // a becomes Q (columns), w becomes λ
         if (info != 0) throw new IllegalStateException("dsyevd failed on a " + n + "x" + n + " matrix (info " + info + ")");
         return new Eigenbasis(n, a, w);
-    }
-
-    /** Q rounded to float32, for the GEMMs that project into the eigenbasis. */
-    public float[] vectorsAsFloats() {
-        float[] f = new float[vectors.length];
-        for (int i = 0; i < f.length; i++) f[i] = (float) vectors[i];
-        return f;
     }
 }

@@ -1,19 +1,17 @@
 package dev.imprint.curvature;
 
-import dev.imprint.tensor.Gemm;
 import dev.imprint.tensor.Mat;
 
 /**
  * The preconditioner K-FAC and EK-FAC share (Eq. 21):
  * V ↦ Q_S [(Q_Sᵀ V Q_A) ⊘ (Λ + λ)] Q_Aᵀ — rotate into the Kronecker eigenbasis, divide by the
  * damped eigenvalues, rotate back. The strategies differ only in Λ: λ_S λ_Aᵀ for K-FAC, the
- * corrected eigenvalues for EK-FAC. Costs four GEMMs, O(P²A + PA²).
+ * corrected eigenvalues for EK-FAC. Costs four GEMMs, O(P²A + PA²), or O(P²A/O + PA²/O) with
+ * block-diagonal factors of O blocks (one GEMM per block).
  */
 public final class EigenbasisPreconditioner implements Preconditioner {
     private final KroneckerEigenbasis basis;
     private final double[] reciprocal;    // 1/(Λ + λ), (P, A), float64
-    private final Mat activationVectors;  // Q_A (A, A), float32
-    private final Mat gradientVectors;    // Q_S (P, P), float32
 
     /** @param reciprocal 1/(Λ + λ), (P, A) row-major, float64 (see {@link Damping#reciprocal}) */
     public EigenbasisPreconditioner(KroneckerEigenbasis basis, double[] reciprocal) {
@@ -21,8 +19,11 @@ public final class EigenbasisPreconditioner implements Preconditioner {
         if (reciprocal.length != (long) p * a) throw new IllegalArgumentException("reciprocal has " + reciprocal.length + " entries, expected " + p + "x" + a);
         this.basis = basis;
         this.reciprocal = reciprocal;
-        activationVectors = Mat.of(basis.activation().vectorsAsFloats(), a, a);
-        gradientVectors = Mat.of(basis.gradient().vectorsAsFloats(), p, p);
+    }
+
+    /** Bytes held: the float32 bases and the float64 reciprocal. */
+    public long bytes() {
+        return basis.bytes() + 8L * reciprocal.length;
     }
 
     @Override
@@ -41,16 +42,16 @@ public final class EigenbasisPreconditioner implements Preconditioner {
         Mat u = toEigenbasis(v), t = Mat.zeros(rows(), cols()), out = Mat.zeros(rows(), cols());
         float[] d = u.data();
         for (int i = 0; i < d.length; i++) d[i] = (float) (d[i] * reciprocal[i]); // ⊘ (Λ + λ)
-        Gemm.mulTransB(t, u, activationVectors, false);  // · Q_Aᵀ
-        Gemm.mul(out, gradientVectors, t, false);        // Q_S ·
+        basis.activation().timesTransposed(t, u);        // · Q_Aᵀ
+        basis.gradient().leftTimes(out, t);              // Q_S ·
         return out;
     }
 
     /** Q_Sᵀ V Q_A: V in the Kronecker eigenbasis, a fresh (P, A) matrix. */
     private Mat toEigenbasis(Mat v) {
         Mat t = Mat.zeros(rows(), cols()), u = Mat.zeros(rows(), cols());
-        Gemm.mulTransA(t, gradientVectors, v, false);    // Q_Sᵀ V
-        Gemm.mul(u, t, activationVectors, false);        // (Q_Sᵀ V) Q_A
+        basis.gradient().transposeTimes(t, v);           // Q_Sᵀ V
+        basis.activation().times(u, t);                  // (Q_Sᵀ V) Q_A
         return u;
     }
 
@@ -68,7 +69,7 @@ public final class EigenbasisPreconditioner implements Preconditioner {
     public double[] precondition(double[] v) {
         Preconditioner.checkShape(this, v);
         int p = rows(), a = cols();
-        double[] qs = basis.gradient().vectors(), qa = basis.activation().vectors();
+        double[] qs = basis.gradient().dense(), qa = basis.activation().dense();
         double[] u = DoubleMatrices.mul(DoubleMatrices.mul(qs, true, v, false, p, p, a), false, qa, false, p, a, a);
         for (int i = 0; i < u.length; i++) u[i] *= reciprocal[i];
         return DoubleMatrices.mul(qs, false, DoubleMatrices.mul(u, false, qa, true, p, a, a), false, p, p, a);

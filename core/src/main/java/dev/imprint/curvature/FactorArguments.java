@@ -25,8 +25,10 @@ import java.util.Objects;
  * @param fittingSequences N, the number of fitting sequences each pass must deliver
  * @param seed             seed of the fitting-set sample and of the sampled labels
  * @param layers           the tracked layers, in forward order
+ * @param factorBlocks     O, the diagonal blocks each Kronecker factor is split into (method §3; 1: dense)
  */
-public record FactorArguments(String modelFingerprint, String storeFingerprint, int fittingSequences, long seed, List<TrackedLayer> layers) {
+public record FactorArguments(String modelFingerprint, String storeFingerprint, int fittingSequences, long seed, List<TrackedLayer> layers,
+                              int factorBlocks) {
     private static final ObjectMapper JSON = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
     public FactorArguments {
@@ -35,6 +37,16 @@ public record FactorArguments(String modelFingerprint, String storeFingerprint, 
         if (fittingSequences < 1) throw new IllegalArgumentException("illegal fitting sequence count " + fittingSequences + ": must be at least 1");
         if (layers.isEmpty()) throw new IllegalArgumentException("no tracked layers");
         layers = List.copyOf(layers);
+        if (factorBlocks < 1) throw new IllegalArgumentException("illegal factor block count " + factorBlocks + ": must be at least 1");
+        for (TrackedLayer l : layers)
+            if (factorBlocks > Math.min(l.activationDim(), l.outFeatures()))
+                throw new IllegalArgumentException(factorBlocks + " factor blocks for layer " + l.name() + " of " + l.outFeatures() + "x" + l.activationDim()
+                        + ": at most " + Math.min(l.activationDim(), l.outFeatures()));
+    }
+
+    /** Dense factors (one block each). */
+    public FactorArguments(String modelFingerprint, String storeFingerprint, int fittingSequences, long seed, List<TrackedLayer> layers) {
+        this(modelFingerprint, storeFingerprint, fittingSequences, seed, layers, 1);
     }
 
     /**

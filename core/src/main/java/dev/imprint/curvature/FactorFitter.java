@@ -7,21 +7,76 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.ToLongFunction;
 
 /**
  * Runs the fitting stages a strategy needs (method §3), skipping every stage whose valid output is
  * already in the factors directory: covariances (one pass), eigendecomposition (no pass), then the
  * eigenvalue correction or the diagonal (one pass each).
+ *
+ * <p>Memory (method §3, fitting in bounded memory): a pass holds state for the layers it covers —
+ * covariance sums, or eigenbases and Λ sums. When all tracked layers' state exceeds
+ * {@code stateBytes}, the layers are split, in order, into groups that fit, and the pass runs once
+ * per group (each pass visits the whole fitting set; the other layers' ā and Ds are ignored), each
+ * group's factors written before the next group starts. The eigendecomposition reads, decomposes
+ * and writes one layer at a time. Results do not depend on the grouping: every layer sees the same
+ * sequences, labels and order in every pass.
  */
 public final class FactorFitter {
     private final CurvatureFactors factors;
     private final FitProgress progress;
-    private final LayerSlots slots;
+    private final long stateBytes;
 
+    /** Fits with every layer's state in one pass. */
     public FactorFitter(CurvatureFactors factors, FitProgress progress) {
+        this(factors, progress, Long.MAX_VALUE);
+    }
+
+    /** @param stateBytes the most per-layer state a pass may hold (a layer larger than this gets a pass of its own) */
+    public FactorFitter(CurvatureFactors factors, FitProgress progress, long stateBytes) {
         this.factors = factors;
         this.progress = progress;
-        this.slots = new LayerSlots(factors.layers());
+        this.stateBytes = stateBytes;
+    }
+
+    /** Bytes a covariance pass holds for {@code layer} with {@code blocks} diagonal blocks. */
+    public static long covarianceBytes(TrackedLayer layer, int blocks) {
+        return CovarianceTap.bytes(layer, blocks);
+    }
+
+    /** Bytes an eigenvalue-correction pass holds for {@code layer}: its float32 eigenbasis and the float64 Λ sum. */
+    public static long lambdaBytes(TrackedLayer layer, int blocks) {
+        return basisBytes(layer, blocks) + 8L * layer.outFeatures() * layer.activationDim();
+    }
+
+    /** Bytes of {@code layer}'s eigenbasis: float32 eigenvectors (packed blocks) and float64 eigenvalues. */
+    public static long basisBytes(TrackedLayer layer, int blocks) {
+        return 4L * (new Blocks(layer.activationDim(), blocks).packedLength() + new Blocks(layer.outFeatures(), blocks).packedLength())
+                + 8L * (layer.activationDim() + layer.outFeatures());
+    }
+
+    /** Bytes a diagonal pass holds for {@code layer}: the float64 sum. */
+    public static long diagonalBytes(TrackedLayer layer) {
+        return 8L * layer.outFeatures() * layer.activationDim();
+    }
+
+    /** The layer groups, in order, whose summed {@code bytes} stay within {@code budget} (a layer over it alone). */
+    public static List<List<TrackedLayer>> groups(List<TrackedLayer> layers, ToLongFunction<TrackedLayer> bytes, long budget) {
+        List<List<TrackedLayer>> out = new ArrayList<>();
+        List<TrackedLayer> group = new ArrayList<>();
+        long held = 0;
+        for (TrackedLayer l : layers) {
+            long b = bytes.applyAsLong(l);
+            if (!group.isEmpty() && held + b > budget) {
+                out.add(group);
+                group = new ArrayList<>();
+                held = 0;
+            }
+            group.add(l);
+            held += b;
+        }
+        out.add(group);
+        return out;
     }
 
     /** Makes sure everything {@code strategy} reads is on disk; {@code pass} runs only for missing stages. */
@@ -40,51 +95,81 @@ public final class FactorFitter {
         }
         if (factors.started(stage)) progress.refitting(stage, problem);
         List<TrackedLayer> layers = factors.layers();
+        int blocks = factors.blocks();
         switch (stage) {
             case COVARIANCE -> {
-                CovarianceTap tap = new CovarianceTap(layers);
-                run(stage, pass, tap);
-                factors.writeCovariances(tap.covariances());
+                try (CurvatureFactors.LayerWriter<Covariances> out = factors.covarianceWriter()) {
+                    List<List<TrackedLayer>> groups = groups(layers, l -> covarianceBytes(l, blocks), stateBytes);
+                    for (int g = 0; g < groups.size(); g++) {
+                        List<TrackedLayer> group = groups.get(g);
+                        CovarianceTap tap = new CovarianceTap(group, blocks);
+                        run(stage, pass, tap, group, g, groups.size());
+                        List<Covariances> c = tap.covariances();
+                        for (int i = 0; i < group.size(); i++) out.put(group.get(i), c.get(i));
+                    }
+                    out.commit();
+                }
             }
             case EIGENDECOMPOSITION -> {
                 ensure(Stage.COVARIANCE, pass, settled);
-                List<Covariances> covariances = factors.covariances();
-                List<KroneckerEigenbasis> bases = new ArrayList<>();
-                for (Covariances c : covariances) {
-                    bases.add(KroneckerEigenbasis.of(c));
-                    progress.update(stage, bases.size(), covariances.size());
+                try (CurvatureFactors.LayerWriter<KroneckerEigenbasis> out = factors.eigenbasisWriter()) {
+                    for (int i = 0; i < layers.size(); i++) {
+                        out.put(layers.get(i), KroneckerEigenbasis.of(factors.covariance(layers.get(i))));
+                        progress.update(stage, i + 1, layers.size());
+                    }
+                    out.commit();
                 }
-                factors.writeEigenbases(bases);
             }
             case LAMBDA -> {
                 ensure(Stage.EIGENDECOMPOSITION, pass, settled);
-                EigenvalueCorrection tap = new EigenvalueCorrection(layers, factors.eigenbases());
-                run(stage, pass, tap);
-                factors.writeLambdas(tap.lambdas());
+                try (CurvatureFactors.LayerWriter<LambdaMatrix> out = factors.lambdaWriter()) {
+                    List<List<TrackedLayer>> groups = groups(layers, l -> lambdaBytes(l, blocks), stateBytes);
+                    for (int g = 0; g < groups.size(); g++) {
+                        List<TrackedLayer> group = groups.get(g);
+                        EigenvalueCorrection tap = new EigenvalueCorrection(group, group.stream().map(factors::eigenbasis).toList());
+                        run(stage, pass, tap, group, g, groups.size());
+                        List<LambdaMatrix> m = tap.lambdas();
+                        for (int i = 0; i < group.size(); i++) out.put(group.get(i), m.get(i));
+                    }
+                    out.commit();
+                }
             }
             case DIAGONAL_LAMBDA -> {
-                DiagonalFisher tap = new DiagonalFisher(layers);
-                run(stage, pass, tap);
-                factors.writeDiagonalLambdas(tap.lambdas());
+                try (CurvatureFactors.LayerWriter<LambdaMatrix> out = factors.diagonalLambdaWriter()) {
+                    List<List<TrackedLayer>> groups = groups(layers, FactorFitter::diagonalBytes, stateBytes);
+                    for (int g = 0; g < groups.size(); g++) {
+                        List<TrackedLayer> group = groups.get(g);
+                        DiagonalFisher tap = new DiagonalFisher(group);
+                        run(stage, pass, tap, group, g, groups.size());
+                        List<LambdaMatrix> m = tap.lambdas();
+                        for (int i = 0; i < group.size(); i++) out.put(group.get(i), m.get(i));
+                    }
+                    out.commit();
+                }
             }
         }
     }
 
     /**
-     * Runs {@code pass} into {@code tap}, reporting progress when a batch reaches the first tracked
-     * layer (backward visits it last), and checks that every layer saw every fitting sequence once.
+     * Runs {@code pass} (the {@code g}-th of {@code passes}) into {@code tap}, which covers
+     * {@code group}; reports progress when a batch reaches the group's first layer (backward
+     * visits it last), and checks that every layer of the group saw every fitting sequence once.
      */
-    private void run(Stage stage, TapPass pass, GradientTap tap) {
+    private void run(Stage stage, TapPass pass, GradientTap tap, List<TrackedLayer> group, int g, int passes) {
         long total = factors.arguments().fittingSequences();
+        LayerSlots slots = new LayerSlots(group);
         long[] sequences = new long[slots.size()];
         int lastVisited = 0; // the slot with the lowest layer index
         for (int s = 1; s < slots.size(); s++) if (slots.get(s).index() < slots.get(lastVisited).index()) lastVisited = s;
         int reportSlot = lastVisited;
+        boolean[] covered = new boolean[group.stream().mapToInt(TrackedLayer::index).max().orElseThrow() + 1];
+        for (TrackedLayer l : group) covered[l.index()] = true;
         pass.run((layer, batch, activations, outputGradients) -> {
+            if (layer.index() >= covered.length || !covered[layer.index()]) return;
             tap.onLayer(layer, batch, activations, outputGradients);
             int s = slots.slot(layer);
             sequences[s] += batch.batchSize();
-            if (s == reportSlot) progress.update(stage, sequences[s], total);
+            if (s == reportSlot) progress.update(stage, g * total + sequences[s], passes * total);
         });
         for (int s = 0; s < slots.size(); s++)
             if (sequences[s] != total)

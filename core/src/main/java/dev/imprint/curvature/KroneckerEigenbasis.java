@@ -7,11 +7,11 @@ package dev.imprint.curvature;
  * @param activation Q_A, λ_A of the activation covariance, (A, A)
  * @param gradient   Q_S, λ_S of the gradient covariance, (P, P)
  */
-public record KroneckerEigenbasis(Eigenbasis activation, Eigenbasis gradient) {
+public record KroneckerEigenbasis(FactorBasis activation, FactorBasis gradient) {
 
     /** Eq. 18 for both factors of a layer. */
     public static KroneckerEigenbasis of(Covariances c) {
-        return new KroneckerEigenbasis(Eigenbasis.of(c.activation()), Eigenbasis.of(c.gradient()));
+        return new KroneckerEigenbasis(FactorBasis.of(c.activation()), FactorBasis.of(c.gradient()));
     }
 
     /** K-FAC's eigenvalues λ_S λ_Aᵀ, (P, A) row-major: entry (i, j) = λ_S[i]·λ_A[j]. */
@@ -21,5 +21,10 @@ public record KroneckerEigenbasis(Eigenbasis activation, Eigenbasis gradient) {
         for (int i = 0; i < p; i++)
             for (int j = 0; j < a; j++) out[i * a + j] = gradient.values()[i] * activation.values()[j];
         return out;
+    }
+
+    /** Bytes of both bases in memory. */
+    public long bytes() {
+        return activation.bytes() + gradient.bytes();
     }
 }

@@ -4,7 +4,7 @@ import dev.imprint.io.SafeTensors.DType;
 import dev.imprint.model.TrackedLayer;
 
 import java.util.List;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
  * The fitting stages and the factors each stores (method §3). Every factor is one safetensors file
@@ -40,33 +40,43 @@ public enum Stage {
         return factors;
     }
 
-    /** One stored factor: its file name, element type and per-layer shape. */
+    /**
+     * One stored factor: its file name, element type and per-layer shape. A covariance or
+     * eigenvector factor of a layer fitted with O diagonal blocks (method §3) is stored as
+     * the blocks' matrices packed into one vector ({@link Blocks}), of shape [Σ b_k²]; with one
+     * block it is the (n, n) matrix, as in Kronfluence.
+     */
     enum Factor {
-        ACTIVATION_COVARIANCE("activation_covariance", DType.F64, l -> new long[] {l.activationDim(), l.activationDim()}),
-        GRADIENT_COVARIANCE("gradient_covariance", DType.F64, l -> new long[] {l.outFeatures(), l.outFeatures()}),
-        NUM_ACTIVATION_COVARIANCE_PROCESSED("num_activation_covariance_processed", DType.I64, l -> new long[] {1}),
-        NUM_GRADIENT_COVARIANCE_PROCESSED("num_gradient_covariance_processed", DType.I64, l -> new long[] {1}),
-        ACTIVATION_EIGENVECTORS("activation_eigenvectors", DType.F64, l -> new long[] {l.activationDim(), l.activationDim()}),
-        ACTIVATION_EIGENVALUES("activation_eigenvalues", DType.F64, l -> new long[] {l.activationDim()}),
-        GRADIENT_EIGENVECTORS("gradient_eigenvectors", DType.F64, l -> new long[] {l.outFeatures(), l.outFeatures()}),
-        GRADIENT_EIGENVALUES("gradient_eigenvalues", DType.F64, l -> new long[] {l.outFeatures()}),
-        LAMBDA_MATRIX("lambda_matrix", DType.F64, l -> new long[] {l.outFeatures(), l.activationDim()}),
-        NUM_LAMBDA_PROCESSED("num_lambda_processed", DType.I64, l -> new long[] {1}),
-        DIAGONAL_LAMBDA_MATRIX("diagonal_lambda_matrix", DType.F64, l -> new long[] {l.outFeatures(), l.activationDim()}),
-        NUM_DIAGONAL_LAMBDA_PROCESSED("num_diagonal_lambda_processed", DType.I64, l -> new long[] {1});
+        ACTIVATION_COVARIANCE("activation_covariance", DType.F64, (l, o) -> square(l.activationDim(), o)),
+        GRADIENT_COVARIANCE("gradient_covariance", DType.F64, (l, o) -> square(l.outFeatures(), o)),
+        NUM_ACTIVATION_COVARIANCE_PROCESSED("num_activation_covariance_processed", DType.I64, (l, o) -> new long[] {1}),
+        NUM_GRADIENT_COVARIANCE_PROCESSED("num_gradient_covariance_processed", DType.I64, (l, o) -> new long[] {1}),
+        ACTIVATION_EIGENVECTORS("activation_eigenvectors", DType.F32, (l, o) -> square(l.activationDim(), o)),
+        ACTIVATION_EIGENVALUES("activation_eigenvalues", DType.F64, (l, o) -> new long[] {l.activationDim()}),
+        GRADIENT_EIGENVECTORS("gradient_eigenvectors", DType.F32, (l, o) -> square(l.outFeatures(), o)),
+        GRADIENT_EIGENVALUES("gradient_eigenvalues", DType.F64, (l, o) -> new long[] {l.outFeatures()}),
+        LAMBDA_MATRIX("lambda_matrix", DType.F64, (l, o) -> new long[] {l.outFeatures(), l.activationDim()}),
+        NUM_LAMBDA_PROCESSED("num_lambda_processed", DType.I64, (l, o) -> new long[] {1}),
+        DIAGONAL_LAMBDA_MATRIX("diagonal_lambda_matrix", DType.F64, (l, o) -> new long[] {l.outFeatures(), l.activationDim()}),
+        NUM_DIAGONAL_LAMBDA_PROCESSED("num_diagonal_lambda_processed", DType.I64, (l, o) -> new long[] {1});
 
         final String fileName;
         final DType dtype;
-        private final Function<TrackedLayer, long[]> shape;
+        private final BiFunction<TrackedLayer, Integer, long[]> shape;
 
-        Factor(String name, DType dtype, Function<TrackedLayer, long[]> shape) {
+        Factor(String name, DType dtype, BiFunction<TrackedLayer, Integer, long[]> shape) {
             this.fileName = name + ".safetensors";
             this.dtype = dtype;
             this.shape = shape;
         }
 
-        long[] shape(TrackedLayer layer) {
-            return shape.apply(layer);
+        /** The shape of {@code layer}'s tensor with {@code blocks} diagonal blocks. */
+        long[] shape(TrackedLayer layer, int blocks) {
+            return shape.apply(layer, blocks);
+        }
+
+        private static long[] square(int n, int blocks) {
+            return blocks == 1 ? new long[] {n, n} : new long[] {new Blocks(n, blocks).packedLength()};
         }
     }
 }

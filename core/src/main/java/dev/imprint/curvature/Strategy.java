@@ -3,7 +3,6 @@ package dev.imprint.curvature;
 import dev.imprint.InputException;
 import dev.imprint.model.TrackedLayer;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -19,8 +18,21 @@ public sealed interface Strategy {
     /** The stages whose outputs this strategy reads; {@link FactorFitter} also fits their prerequisites. */
     List<Stage> stages();
 
-    /** The per-layer preconditioners, from {@code factors} (which must hold {@link #stages()}). */
-    Preconditioners preconditioners(CurvatureFactors factors, Damping damping);
+    /** {@code layer}'s preconditioner, from {@code factors} (which must hold {@link #stages()}), read from disk. */
+    Preconditioner preconditioner(CurvatureFactors factors, Damping damping, TrackedLayer layer);
+
+    /**
+     * The per-layer preconditioners, each read from {@code factors} when first used; at most
+     * {@code cacheBytes} of them are kept in memory.
+     */
+    default Preconditioners preconditioners(CurvatureFactors factors, Damping damping, long cacheBytes) {
+        return new Preconditioners(factors.layers(), l -> preconditioner(factors, damping, l), cacheBytes);
+    }
+
+    /** The same, every layer's kept once read. */
+    default Preconditioners preconditioners(CurvatureFactors factors, Damping damping) {
+        return preconditioners(factors, damping, Long.MAX_VALUE);
+    }
 
     /** The paper's choice. */
     static Strategy defaultStrategy() {
@@ -44,10 +56,8 @@ public sealed interface Strategy {
 
         public List<Stage> stages() { return List.of(); }
 
-        public Preconditioners preconditioners(CurvatureFactors factors, Damping damping) {
-            List<Preconditioner> out = new ArrayList<>();
-            for (TrackedLayer l : factors.layers()) out.add(new Preconditioner.Identity(l.outFeatures(), l.activationDim()));
-            return new Preconditioners(factors.layers(), out);
+        public Preconditioner preconditioner(CurvatureFactors factors, Damping damping, TrackedLayer layer) {
+            return new Preconditioner.Identity(layer.outFeatures(), layer.activationDim());
         }
     }
 
@@ -57,29 +67,20 @@ public sealed interface Strategy {
 
         public List<Stage> stages() { return List.of(Stage.DIAGONAL_LAMBDA); }
 
-        public Preconditioners preconditioners(CurvatureFactors factors, Damping damping) {
-            List<LambdaMatrix> lambdas = factors.diagonalLambdas();
-            List<Preconditioner> out = new ArrayList<>();
-            for (int s = 0; s < lambdas.size(); s++) {
-                LambdaMatrix m = lambdas.get(s);
-                out.add(new Preconditioner.Elementwise(m.rows(), m.cols(), damping.reciprocal(m.mean(), factors.layers().get(s).name())));
-            }
-            return new Preconditioners(factors.layers(), out);
+        public Preconditioner preconditioner(CurvatureFactors factors, Damping damping, TrackedLayer layer) {
+            LambdaMatrix m = factors.diagonalLambda(layer);
+            return new Preconditioner.Elementwise(m.rows(), m.cols(), damping.reciprocal(m.mean(), layer.name()));
         }
     }
 
     /** The strategies that divide in the Kronecker eigenbasis Q_A ⊗ Q_S (Eq. 21). */
     sealed interface InEigenbasis extends Strategy {
-        /** Λ per layer, (P, A): the only thing K-FAC and EK-FAC disagree on. */
-        List<double[]> eigenvalues(CurvatureFactors factors, List<KroneckerEigenbasis> bases);
+        /** Λ of {@code layer}, (P, A): the only thing K-FAC and EK-FAC disagree on. */
+        double[] eigenvalues(CurvatureFactors factors, TrackedLayer layer, KroneckerEigenbasis basis);
 
-        default Preconditioners preconditioners(CurvatureFactors factors, Damping damping) {
-            List<KroneckerEigenbasis> bases = factors.eigenbases();
-            List<double[]> eigenvalues = eigenvalues(factors, bases);
-            List<Preconditioner> out = new ArrayList<>();
-            for (int s = 0; s < bases.size(); s++)
-                out.add(new EigenbasisPreconditioner(bases.get(s), damping.reciprocal(eigenvalues.get(s), factors.layers().get(s).name())));
-            return new Preconditioners(factors.layers(), out);
+        default Preconditioner preconditioner(CurvatureFactors factors, Damping damping, TrackedLayer layer) {
+            KroneckerEigenbasis basis = factors.eigenbasis(layer);
+            return new EigenbasisPreconditioner(basis, damping.reciprocal(eigenvalues(factors, layer, basis), layer.name()));
         }
     }
 
@@ -89,8 +90,8 @@ public sealed interface Strategy {
 
         public List<Stage> stages() { return List.of(Stage.EIGENDECOMPOSITION); }
 
-        public List<double[]> eigenvalues(CurvatureFactors factors, List<KroneckerEigenbasis> bases) {
-            return bases.stream().map(KroneckerEigenbasis::kroneckerEigenvalues).toList();
+        public double[] eigenvalues(CurvatureFactors factors, TrackedLayer layer, KroneckerEigenbasis basis) {
+            return basis.kroneckerEigenvalues();
         }
     }
 
@@ -100,8 +101,8 @@ public sealed interface Strategy {
 
         public List<Stage> stages() { return List.of(Stage.EIGENDECOMPOSITION, Stage.LAMBDA); }
 
-        public List<double[]> eigenvalues(CurvatureFactors factors, List<KroneckerEigenbasis> bases) {
-            return factors.lambdas().stream().map(LambdaMatrix::mean).toList();
+        public double[] eigenvalues(CurvatureFactors factors, TrackedLayer layer, KroneckerEigenbasis basis) {
+            return factors.lambda(layer).mean();
         }
     }
 }

@@ -13,6 +13,7 @@ import dev.imprint.data.SequenceStore;
 import dev.imprint.io.JsonFiles;
 import dev.imprint.io.OutputLock;
 import dev.imprint.model.LanguageModel;
+import com.fasterxml.jackson.databind.JsonNode;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,14 +41,21 @@ public final class InfluenceAnalysis {
      * @param batchSize        sequences per forward/backward
      * @param seed             fitting sample and label sampling
      * @param labels           sampled (the Fisher) or true (empirical Fisher)
+     * @param factorBlocks     O, the diagonal blocks of every Kronecker factor (method §3; 1: dense, the paper's default)
      */
-    public record FitSettings(Strategy strategy, int fittingSequences, int batchSize, long seed, FittingPass.Labels labels) {
+    public record FitSettings(Strategy strategy, int fittingSequences, int batchSize, long seed, FittingPass.Labels labels, int factorBlocks) {
         /** The fitting sample's size unless one is given. */
         public static final int DEFAULT_FITTING_SEQUENCES = 1000;
 
         public FitSettings {
             if (fittingSequences < 1) throw new IllegalArgumentException("fitting sequences " + fittingSequences + " must be at least 1");
             if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
+            if (factorBlocks < 1) throw new IllegalArgumentException("factor blocks " + factorBlocks + " must be at least 1");
+        }
+
+        /** Dense factors. */
+        public FitSettings(Strategy strategy, int fittingSequences, int batchSize, long seed, FittingPass.Labels labels) {
+            this(strategy, fittingSequences, batchSize, seed, labels, 1);
         }
 
         public static FitSettings defaults() {
@@ -120,19 +128,42 @@ public final class InfluenceAnalysis {
     }
 
     /**
+     * The memory plan of {@link #fit} for {@code settings} on sequences of {@code seqLen} tokens,
+     * with the current heap limit (what a caller prints before the work starts).
+     */
+    public static MemoryPlan fitPlan(LanguageModel model, FitSettings settings, int seqLen) {
+        return MemoryPlan.fit(model, settings.strategy(), settings.factorBlocks(), settings.batchSize(), seqLen, Runtime.getRuntime().maxMemory());
+    }
+
+    /**
      * Fits (or reuses, when {@code factorsDir} holds them for the same arguments) the strategy's
      * factors. The folder is locked while fitting ({@link OutputLock}): a second fit of it is refused.
+     * Memory follows {@link #fitPlan}: a plan that does not fit the heap is refused before any
+     * work, and the passes group layers to stay within it. The returned preconditioners are read
+     * from the folder when first used.
      */
     public static Preconditioners fit(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                       FitSettings settings, Damping damping, FitProgress progress) {
+        MemoryPlan plan = fitPlan(model, settings, store.seqLen());
+        plan.requireFits(model, settings.factorBlocks(), settings.batchSize());
         int[] fitting = store.sample(Math.min(settings.fittingSequences(), store.size()), settings.seed());
         // the label choice changes every stage's output, so it is part of what the factors depend on
         String modelAndLabels = modelFingerprint + "|labels=" + settings.labels().name().toLowerCase();
-        FactorArguments args = new FactorArguments(modelAndLabels, store.fingerprint(), fitting.length, settings.seed(), model.trackedLayers());
+        FactorArguments args = arguments(modelAndLabels, store, fitting.length, settings.seed(), model, settings.factorBlocks());
         try (OutputLock lock = OutputLock.acquire(factorsDir, "fit")) {
             CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
-            new FactorFitter(factors, progress).fit(settings.strategy(), new FittingPass(model, store, fitting, settings.batchSize(), settings.seed(), settings.labels()));
-            return settings.strategy().preconditioners(factors, damping);
+            new FactorFitter(factors, progress, plan.available()).fit(settings.strategy(),
+                    new FittingPass(model, store, fitting, settings.batchSize(), settings.seed(), settings.labels()));
+            return settings.strategy().preconditioners(factors, damping, plan.available());
+        }
+    }
+
+    /** The factor arguments, or a one-line refusal when the block count does not suit the layers. */
+    private static FactorArguments arguments(String model, SequenceStore store, int fitting, long seed, LanguageModel m, int blocks) {
+        try {
+            return new FactorArguments(model, store.fingerprint(), fitting, seed, m.trackedLayers(), blocks);
+        } catch (IllegalArgumentException e) {
+            throw new InputException(e.getMessage());
         }
     }
 
@@ -143,18 +174,27 @@ public final class InfluenceAnalysis {
      */
     public static Preconditioners openFitted(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                              Strategy strategy, Damping damping) {
+        return openFitted(model, store, modelFingerprint, factorsDir, strategy, damping, Long.MAX_VALUE);
+    }
+
+    /** As above, keeping at most {@code cacheBytes} of preconditioners in memory (each layer's read from disk when needed). */
+    public static Preconditioners openFitted(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
+                                             Strategy strategy, Damping damping, long cacheBytes) {
         Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
         if (!java.nio.file.Files.exists(file))
             throw InputException.notFound(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
-        com.fasterxml.jackson.databind.JsonNode stored = JsonFiles.readObject(file);
+        JsonNode stored = JsonFiles.readObject(file);
         if (!stored.path("model_fingerprint").isTextual() || !stored.path("fitting_sequences").canConvertToInt()
                 || stored.path("fitting_sequences").intValue() < 1 || !stored.path("seed").canConvertToLong())
             throw new InputException(file + ": not a factor arguments file (it needs model_fingerprint, fitting_sequences ≥ 1 and seed)");
+        JsonNode blocks = stored.path("factor_blocks");
+        if (!blocks.isMissingNode() && (!blocks.canConvertToInt() || blocks.intValue() < 1))
+            throw new InputException(file + ": factor_blocks is " + blocks + ", not a count of at least 1");
         String storedModel = stored.path("model_fingerprint").asText();
         int labelsAt = storedModel.lastIndexOf("|labels=");
         String labels = labelsAt < 0 ? "sampled" : storedModel.substring(labelsAt + "|labels=".length());
-        FactorArguments args = new FactorArguments(modelFingerprint + "|labels=" + labels, store.fingerprint(),
-                stored.path("fitting_sequences").asInt(), stored.path("seed").asLong(), model.trackedLayers());
+        FactorArguments args = arguments(modelFingerprint + "|labels=" + labels, store, stored.path("fitting_sequences").asInt(),
+                stored.path("seed").asLong(), model, blocks.isMissingNode() ? 1 : blocks.intValue());
         CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
         for (dev.imprint.curvature.Stage stage : strategy.stages()) {
             if (!factors.started(stage))
@@ -164,7 +204,21 @@ public final class InfluenceAnalysis {
             if (problem != null)
                 throw new InputException(factorsDir + ": the " + stage.title() + " cannot be used: " + problem + " (run 'imprint fit' again to refit it)");
         }
-        return strategy.preconditioners(factors, damping);
+        return strategy.preconditioners(factors, damping, cacheBytes).preload();
+    }
+
+    /**
+     * The memory plan of scoring {@code queries} queries against batches of {@code batchSize}
+     * sequences with the factors of {@code factorsDir} (their block count read from its arguments
+     * file), with the current heap limit.
+     */
+    public static MemoryPlan queryPlan(LanguageModel model, Path factorsDir, Strategy strategy, int queries, int batchSize, int seqLen) {
+        Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
+        if (!java.nio.file.Files.exists(file))
+            throw InputException.notFound(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
+        JsonNode blocks = JsonFiles.readObject(file).path("factor_blocks");
+        int o = blocks.canConvertToInt() && blocks.intValue() >= 1 ? blocks.intValue() : 1;
+        return MemoryPlan.query(model, strategy, o, queries, batchSize, seqLen, Runtime.getRuntime().maxMemory());
     }
 
     /**

@@ -25,28 +25,69 @@ public final class AtomicFiles {
 
     /** Writes {@code target} through a temporary sibling and an atomic rename. */
     public static void write(Path target, Writer writer) {
+        try (Pending p = begin(target)) {
+            try {
+                writer.write(p.tmp());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            }
+            p.commit();
+        }
+    }
+
+    /**
+     * Starts writing {@code target} in pieces: {@link Pending#tmp()} is an empty temporary sibling,
+     * renamed into place by {@link Pending#commit()} and deleted by {@link Pending#close()} when
+     * it was not committed (a failure half-way leaves the old file, or none).
+     */
+    public static Pending begin(Path target) {
         Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
             readableByAll(tmp); // temp files are created 0600; outputs are ordinary files
-            writer.write(tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            return new Pending(target, tmp);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
+        }
+    }
+
+    /** A file being written beside its destination. */
+    public static final class Pending implements AutoCloseable {
+        private final Path target, tmp;
+        private boolean committed;
+
+        private Pending(Path target, Path tmp) {
+            this.target = target;
+            this.tmp = tmp;
+        }
+
+        public Path tmp() {
+            return tmp;
+        }
+
+        /** Renames the temporary file onto the destination, atomically where the file system can. */
+        public void commit() {
+            try {
                 try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original failure is the one worth reporting
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
                 }
+                committed = true;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** Deletes the temporary file unless it was committed. */
+        @Override
+        public void close() {
+            if (committed) return;
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original failure is the one worth reporting
             }
         }
     }

@@ -398,63 +398,165 @@ public final class SafeTensors implements AutoCloseable {
      * The header is padded with spaces to a multiple of 8 bytes, as the reference writer does.
      */
     public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        ObjectNode header = JSON.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode m = header.putObject("__metadata__");
-            metadata.forEach(m::put);
-        }
-        long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            Tensor t = e.getValue();
-            long bytes = dataBytes(e.getKey(), t);
-            ObjectNode n = header.putObject(e.getKey());
-            n.put("dtype", t.dtype().name());
-            var sh = n.putArray("shape");
-            for (long d : t.shape()) sh.add(d);
-            var off = n.putArray("data_offsets");
-            off.add(offset);
-            off.add(offset + bytes);
-            offset += bytes;
-        }
-        byte[] h;
-        try {
-            h = JSON.writeValueAsBytes(header);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-        int padded = (h.length + 7) / 8 * 8;
-        byte[] hp = new byte[padded];
-        System.arraycopy(h, 0, hp, 0, h.length);
-        java.util.Arrays.fill(hp, h.length, padded, (byte) ' ');
-        AtomicFiles.write(target, tmp -> {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).flip();
-                writeFully(ch, len);
-                writeFully(ch, ByteBuffer.wrap(hp));
-                ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-                for (Tensor t : tensors.values()) {
-                    switch (t) {
-                        case F32Tensor f -> { for (float x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putFloat(x); } }
-                        case F64Tensor f -> { for (double x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putDouble(x); } }
-                        case I64Tensor f -> { for (long x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putLong(x); } }
-                        case F16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putShort(x); } }
-                        case BF16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) drain(ch, buf); buf.putShort(x); } }
-                    }
-                }
-                drain(ch, buf);
-                ch.force(false);
-            }
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> {
+            dataBytes(name, t);
+            entries.put(name, new Entry(t.dtype(), t.shape()));
         });
+        try (Writer w = Writer.create(target, entries, metadata)) {
+            tensors.forEach(w::put);
+            w.commit();
+        }
     }
 
-    private static void drain(FileChannel ch, ByteBuffer buf) throws IOException {
+    /** One tensor's place in a file being written: its element type and shape. */
+    public record Entry(DType dtype, long[] shape) {
+        long bytes() {
+            long elements = 1;
+            for (long d : shape) elements = Math.multiplyExact(elements, d);
+            return Math.multiplyExact(elements, dtype.bytes);
+        }
+    }
+
+    /**
+     * A safetensors file written one tensor at a time, in any order: the header (every entry's
+     * dtype, shape and offsets) is written first, so that a producer holding one tensor at a time
+     * (a fitting stage, layer by layer) never needs the others in memory. The file appears, whole,
+     * at {@link #commit()}; a writer closed before that leaves the old file (or none).
+     */
+    public static final class Writer implements AutoCloseable {
+        private final Path target;
+        private final AtomicFiles.Pending pending;
+        private final FileChannel channel;
+        private final Map<String, Entry> entries;
+        private final Map<String, Long> offsets = new LinkedHashMap<>();
+        private final java.util.Set<String> written = new java.util.HashSet<>();
+        private final long dataStart;
+
+        private Writer(Path target, AtomicFiles.Pending pending, FileChannel channel, Map<String, Entry> entries, long dataStart) {
+            this.target = target;
+            this.pending = pending;
+            this.channel = channel;
+            this.entries = entries;
+            this.dataStart = dataStart;
+            long offset = 0;
+            for (Map.Entry<String, Entry> e : entries.entrySet()) {
+                offsets.put(e.getKey(), offset);
+                offset += e.getValue().bytes();
+            }
+        }
+
+        /** Starts {@code target} with the given entries (in header order) and metadata. */
+        public static Writer create(Path target, Map<String, Entry> entries, Map<String, String> metadata) {
+            ObjectNode header = JSON.createObjectNode();
+            if (metadata != null && !metadata.isEmpty()) {
+                ObjectNode m = header.putObject("__metadata__");
+                metadata.forEach(m::put);
+            }
+            long offset = 0;
+            for (Map.Entry<String, Entry> e : entries.entrySet()) {
+                checkShape(e.getValue(), e.getValue().shape());
+                long bytes = e.getValue().bytes();
+                ObjectNode n = header.putObject(e.getKey());
+                n.put("dtype", e.getValue().dtype().name());
+                var sh = n.putArray("shape");
+                for (long d : e.getValue().shape()) sh.add(d);
+                var off = n.putArray("data_offsets");
+                off.add(offset);
+                off.add(offset + bytes);
+                offset += bytes;
+            }
+            byte[] h;
+            try {
+                h = JSON.writeValueAsBytes(header);
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            int padded = (h.length + 7) / 8 * 8;
+            byte[] hp = new byte[padded];
+            System.arraycopy(h, 0, hp, 0, h.length);
+            java.util.Arrays.fill(hp, h.length, padded, (byte) ' ');
+            AtomicFiles.Pending pending = AtomicFiles.begin(target);
+            try {
+                FileChannel ch = FileChannel.open(pending.tmp(), StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                try {
+                    writeFully(ch, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).flip(), 0);
+                    writeFully(ch, ByteBuffer.wrap(hp), 8);
+                } catch (IOException | RuntimeException e) {
+                    ch.close();
+                    throw e;
+                }
+                return new Writer(target, pending, ch, new LinkedHashMap<>(entries), 8 + padded);
+            } catch (IOException e) {
+                pending.close();
+                throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                pending.close();
+                throw e;
+            }
+        }
+
+        /** Writes {@code name}'s data, which must match the entry's dtype and shape, at its place in the file. */
+        public void put(String name, Tensor t) {
+            Entry e = entries.get(name);
+            if (e == null) throw new IllegalArgumentException(target + ": no entry '" + name + "' in the header");
+            if (e.dtype() != t.dtype() || !java.util.Arrays.equals(e.shape(), t.shape()))
+                throw new IllegalArgumentException(target + ": tensor '" + name + "' is " + t.dtype() + " " + java.util.Arrays.toString(t.shape())
+                        + ", the header says " + e.dtype() + " " + java.util.Arrays.toString(e.shape()));
+            dataBytes(name, t);
+            if (!written.add(name)) throw new IllegalStateException(target + ": tensor '" + name + "' written twice");
+            long position = dataStart + offsets.get(name);
+            try {
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+                switch (t) {
+                    case F32Tensor f -> { for (float x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putFloat(x); } }
+                    case F64Tensor f -> { for (double x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putDouble(x); } }
+                    case I64Tensor f -> { for (long x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putLong(x); } }
+                    case F16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putShort(x); } }
+                    case BF16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putShort(x); } }
+                }
+                drain(channel, buf, position);
+            } catch (IOException ex) {
+                throw new UncheckedIOException("cannot write " + target + ": " + ex.getMessage(), ex);
+            }
+        }
+
+        /** Flushes the file to disk and renames it into place; every entry must have been written. */
+        public void commit() {
+            for (String name : entries.keySet())
+                if (!written.contains(name)) throw new IllegalStateException(target + ": tensor '" + name + "' was never written");
+            try {
+                channel.force(false);
+                channel.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            }
+            pending.commit();
+        }
+
+        /** Abandons the file unless it was committed. */
+        @Override
+        public void close() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the temporary file is deleted either way
+            }
+            pending.close();
+        }
+    }
+
+    /** Writes {@code buf}'s contents at {@code position}; returns the position after them, the buffer cleared. */
+    private static long drain(FileChannel ch, ByteBuffer buf, long position) throws IOException {
         buf.flip();
-        writeFully(ch, buf);
+        long end = writeFully(ch, buf, position);
         buf.clear();
+        return end;
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) ch.write(b);
+    private static long writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
+        while (b.hasRemaining()) position += ch.write(b, position);
+        return position;
     }
 
     /** Reads the whole file's float tensors eagerly (for small files: factors, test fixtures). */

@@ -83,6 +83,17 @@ final class Activations {
         scratch = new Scratch(c, BT, attSize);
     }
 
+    /** Bytes of the buffers for a (B, T) batch: the same sizes as the constructor allocates. */
+    static long bytes(ModelConfig c, int B, int T) {
+        long BT = (long) B * T, C = c.hidden(), F = c.mlp().width(), Q = c.attention().queryWidth(), W = c.attention().layout().width();
+        long att = (long) B * c.attention().heads() * T * T;
+        boolean swiglu = c.mlp().kind() == ModelConfig.MlpSpec.Kind.SWIGLU, parallel = c.parallelResidual();
+        long block = BT * C * (parallel ? 3 : 4) + 4 * BT + BT * W + att + BT * Q + BT * F * (swiglu ? 3 : 2);
+        long scratch = BT * C * (parallel ? 3 : 2) + BT * Q + BT * W + att + BT * F * (swiglu ? 3 : 2) + BT * (Math.max(Math.max(C, F), Q) + 1);
+        long floats = BT * C + c.layers() * block + BT * C + 2 * BT + BT * c.vocabSize() + BT + scratch;
+        return 4 * floats;
+    }
+
     /** Whether a (B, T) batch fits: every buffer is used as a dense prefix of its capacity. */
     boolean fits(int B, int T) {
         return T <= seqLen && (long) B * T <= (long) batch * seqLen && (long) B * T * T <= (long) batch * seqLen * seqLen;

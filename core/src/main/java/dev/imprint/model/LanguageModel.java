@@ -23,6 +23,9 @@ public interface LanguageModel {
     /** The layers whose ā and Ds reach taps, in forward order, named by their Hugging Face module paths. */
     List<TrackedLayer> trackedLayers();
 
+    /** Bytes of what forward keeps for backward, and backward's scratch, for a (batchSize, seqLen) batch. */
+    long activationBytes(int batchSize, int seqLen);
+
     /** Runs the forward pass; keeps what backward needs and the logits (BT, V). */
     void forward(SequenceBatch batch);
 

@@ -146,6 +146,35 @@ public record ModelConfig(Family family, int layers, int hidden, int vocabSize, 
         }
     }
 
+    /** EleutherAI/pythia-160m: partial rotary (16 of 64 dims), parallel residual, exact GELU, untied head. */
+    public static ModelConfig pythia160m() {
+        return neox(12, 768, 12, 50304, 2048);
+    }
+
+    /** Qwen/Qwen2-0.5B: 14 heads sharing 2 key/value heads, q/k/v biases, SwiGLU, tied head. */
+    public static ModelConfig qwen2HalfB() {
+        return new ModelConfig(Family.QWEN2, 24, 896, 151936, 32768, Norm.rms(1e-6), new AttentionSpec(14, 2, 64, true, false, QkvFusion.SEPARATE),
+                new Positions.Rotary(1e6, 64, Rope.Scaling.none()), new MlpSpec(MlpSpec.Kind.SWIGLU, 4864, false), false, true, 151643, 151643);
+    }
+
+    /** meta-llama/Llama-3.2-1B: 32 heads sharing 8 key/value heads, Llama-3 rope scaling, SwiGLU, tied head. */
+    public static ModelConfig llama32OneB() {
+        return new ModelConfig(Family.LLAMA, 16, 2048, 128256, 131072, Norm.rms(1e-5), new AttentionSpec(32, 8, 64, false, false, QkvFusion.SEPARATE),
+                new Positions.Rotary(500000, 64, Rope.Scaling.llama3(32, 1, 4, 8192)), new MlpSpec(MlpSpec.Kind.SWIGLU, 8192, false),
+                false, true, 128000, 128001);
+    }
+
+    /** The published shapes by name: gpt2-small, pythia-160m, qwen2-0.5b, llama-3.2-1b. */
+    public static ModelConfig named(String shape) {
+        return switch (shape) {
+            case "gpt2-small" -> gpt2Small();
+            case "pythia-160m" -> pythia160m();
+            case "qwen2-0.5b" -> qwen2HalfB();
+            case "llama-3.2-1b" -> llama32OneB();
+            default -> throw new IllegalArgumentException("unknown shape '" + shape + "' (expected gpt2-small, pythia-160m, qwen2-0.5b or llama-3.2-1b)");
+        };
+    }
+
     /** GPT-2 small (124M): 12 layers, C = 768, 12 heads, GPT-2's vocabulary and 1024 positions. */
     public static ModelConfig gpt2Small() {
         return gpt2(12, 768, 12, 50257, 1024);

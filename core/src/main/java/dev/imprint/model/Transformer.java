@@ -106,6 +106,11 @@ public final class Transformer implements LanguageModel {
     }
 
     @Override
+    public long activationBytes(int batchSize, int seqLen) {
+        return Activations.bytes(config, batchSize, seqLen);
+    }
+
+    @Override
     public void forward(SequenceBatch batch) {
         int B = batch.batchSize(), T = batch.seqLen(), C = config.hidden(), V = config.vocabSize(), BT = B * T;
         if (T > config.contextLength())

@@ -24,7 +24,7 @@ class CovarianceTapTest {
         List<TrackedLayer> layers = List.of(new TrackedLayer(0, "h.0.mlp.c_fc", 24, 16, true), new TrackedLayer(1, "h.0.mlp.c_proj", 16, 24, false));
         Synthetic data = new Synthetic(layers, lengths, rnd);
         int flush = 256;
-        CovarianceTap tap = new CovarianceTap(layers, flush);
+        CovarianceTap tap = new CovarianceTap(layers, 1, flush);
         data.feed(tap, 5, 4, 3);
         int longest = java.util.Arrays.stream(lengths).max().orElseThrow();
         // per element: |Ŝ − S| ≤ γ_R·Σ|x_i x_j|, γ_R = R·u/(1 − R·u), R ≤ flush + T − 1 tokens per float32 group (see CovarianceTap)
@@ -84,7 +84,7 @@ class CovarianceTapTest {
     }
 
     private static List<Covariances> covariances(Synthetic data, int flush, int... batches) {
-        CovarianceTap tap = new CovarianceTap(data.layers, flush);
+        CovarianceTap tap = new CovarianceTap(data.layers, 1, flush);
         data.feed(tap, batches);
         return tap.covariances();
     }

@@ -88,6 +88,13 @@ class CurvatureFactorsTest {
             Preconditioner direct = new EigenbasisPreconditioner(bases.get(l), Damping.paperDefault().reciprocal(correction.lambdas().get(l).mean(), layer.name()));
             assertArrayEquals(direct.precondition(v), ekfac.precondition(layer, v), 1e-12, layer.name());
         }
+        // a cache of one layer reads the factors again as needed, with the same results
+        Preconditioners streamed = new Strategy.Ekfac().preconditioners(factors, Damping.paperDefault(), 1);
+        for (int round = 0; round < 2; round++)
+            for (TrackedLayer layer : data.layers) {
+                double[] v = Synthetic.randomMatrix(rnd, layer.outFeatures(), layer.activationDim());
+                assertArrayEquals(ekfac.precondition(layer, v), streamed.precondition(layer, v), 0.0, layer.name() + " streamed");
+            }
         // every strategy loads and keeps shapes
         for (Strategy s : List.of(new Strategy.Kfac(), new Strategy.Diagonal(), new Strategy.Identity())) {
             Preconditioners p = s.preconditioners(factors, new Damping.Absolute(1e-3));
@@ -116,7 +123,7 @@ class CurvatureFactorsTest {
             assertArrayEquals(a.gradient().sum(), b.gradient().sum(), 0.0);
             assertEquals(a.gradient().count(), b.gradient().count());
             KroneckerEigenbasis e = factors.eigenbases().get(l);
-            assertArrayEquals(bases.get(l).activation().vectors(), e.activation().vectors(), 0.0);
+            assertArrayEquals(bases.get(l).activation().vectors(), e.activation().vectors(), 0.0f);
             assertArrayEquals(bases.get(l).gradient().values(), e.gradient().values(), 0.0);
             assertArrayEquals(corr.lambdas().get(l).sum(), factors.lambdas().get(l).sum(), 0.0);
             assertEquals(3, factors.lambdas().get(l).sequences());

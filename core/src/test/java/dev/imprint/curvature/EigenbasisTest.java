@@ -38,7 +38,7 @@ class EigenbasisTest {
     void kroneckerEigenvaluesAreOuterProduct() {
         Eigenbasis a = new Eigenbasis(2, new double[] {1, 0, 0, 1}, new double[] {2, 3});
         Eigenbasis s = new Eigenbasis(3, new double[] {1, 0, 0, 0, 1, 0, 0, 0, 1}, new double[] {5, 7, 11});
-        double[] l = new KroneckerEigenbasis(a, s).kroneckerEigenvalues();
+        double[] l = new KroneckerEigenbasis(FactorBasis.of(a), FactorBasis.of(s)).kroneckerEigenvalues();
         assertEquals(6, l.length);
         assertEquals(5 * 2, l[0]);
         assertEquals(5 * 3, l[1]);

@@ -28,7 +28,7 @@ class EigenvalueCorrectionTest {
                     for (int j = 0; j < n; j++) fisher[i * n + j] += v[i] * v[j] / data.sequences();
             }
             KroneckerEigenbasis q = bases.get(l);
-            double[] q2 = Dense.kron(q.activation().vectors(), a, q.gradient().vectors(), p);
+            double[] q2 = Dense.kron(q.activation().dense(), a, q.gradient().dense(), p);
             double[] expected = Dense.unvec(Dense.diagonalInBasis(fisher, q2, n), p, a);
             LambdaMatrix lambda = tap.lambdas().get(l);
             assertEquals(3, lambda.sequences());

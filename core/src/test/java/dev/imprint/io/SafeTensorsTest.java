@@ -205,4 +205,41 @@ class SafeTensorsTest {
     private static void assertFails(String message, Runnable r) {
         assertEquals(message, assertThrows(InputException.class, r::run).getMessage());
     }
+
+    /** Tensors put one at a time, in reverse order, give the bytes of a whole-file write; nothing appears before commit. */
+    @Test
+    void writerPutsTensorsInAnyOrderAndCommitsWhole() throws java.io.IOException {
+        Map<String, SafeTensors.Tensor> tensors = new java.util.LinkedHashMap<>();
+        tensors.put("a", SafeTensors.Tensor.f32(new float[] {1, 2, 3, 4, 5, 6}, 2, 3));
+        tensors.put("b", SafeTensors.Tensor.f64(new double[] {Math.PI}, 1));
+        tensors.put("c", SafeTensors.Tensor.i64(new long[] {7, 8}, 2));
+        Path whole = dir.resolve("whole.safetensors"), pieces = dir.resolve("pieces.safetensors");
+        SafeTensors.write(whole, tensors, Map.of("k", "v"));
+        Map<String, SafeTensors.Entry> entries = new java.util.LinkedHashMap<>();
+        tensors.forEach((n, t) -> entries.put(n, new SafeTensors.Entry(t.dtype(), t.shape())));
+        try (SafeTensors.Writer w = SafeTensors.Writer.create(pieces, entries, Map.of("k", "v"))) {
+            for (String n : List.of("c", "b", "a")) {
+                w.put(n, tensors.get(n));
+                assertFalse(java.nio.file.Files.exists(pieces), "nothing before commit");
+            }
+            w.commit();
+        }
+        assertArrayEquals(java.nio.file.Files.readAllBytes(whole), java.nio.file.Files.readAllBytes(pieces));
+    }
+
+    @Test
+    void writerClosedBeforeCommitLeavesTheOldFileAndNoTemporary() throws java.io.IOException {
+        Path file = dir.resolve("f.safetensors");
+        SafeTensors.write(file, Map.of("x", SafeTensors.Tensor.f32(new float[] {1}, 1)), Map.of());
+        byte[] before = java.nio.file.Files.readAllBytes(file);
+        Map<String, SafeTensors.Entry> entries = Map.of("x", new SafeTensors.Entry(SafeTensors.DType.F32, new long[] {2}));
+        try (SafeTensors.Writer w = SafeTensors.Writer.create(file, entries, Map.of())) {
+            assertThrows(IllegalArgumentException.class, () -> w.put("x", SafeTensors.Tensor.f32(new float[] {1, 2, 3}, 3)), "shape differs from the header");
+            assertThrows(IllegalStateException.class, w::commit, "x never written");
+        }
+        assertArrayEquals(before, java.nio.file.Files.readAllBytes(file));
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertEquals(List.of(file), files.toList(), "the temporary file is gone");
+        }
+    }
 }

@@ -1,10 +1,8 @@
 package dev.imprint.peer;
 
-import dev.imprint.model.Family;
 import dev.imprint.model.LanguageModel;
 import dev.imprint.model.ModelConfig;
 import dev.imprint.model.Transformer;
-import dev.imprint.tensor.Rope;
 import dev.imprint.model.GradientTap;
 import dev.imprint.model.LayerSelection;
 import dev.imprint.model.Parameters;
@@ -106,18 +104,9 @@ public final class BenchMain {
 
     static final Shape GPT2_SMALL = new Shape("gpt2-small", ModelConfig.gpt2Small(), 1, 512);
     static final Shape DEMO = new Shape("small", ModelConfig.gpt2(4, 256, 4, 8192, 256), 8, 256);
-    /** EleutherAI/pythia-160m: partial rotary (16 of 64 dims), parallel residual, exact GELU, untied head. */
-    static final Shape PYTHIA_160M = new Shape("pythia-160m", ModelConfig.neox(12, 768, 12, 50304, 2048), 1, 512);
-    /** Qwen/Qwen2-0.5B: 14 heads sharing 2 key/value heads, q/k/v biases, SwiGLU, tied head. */
-    static final Shape QWEN2_05B = new Shape("qwen2-0.5b", new ModelConfig(Family.QWEN2, 24, 896, 151936, 32768, ModelConfig.Norm.rms(1e-6),
-            new ModelConfig.AttentionSpec(14, 2, 64, true, false, ModelConfig.QkvFusion.SEPARATE),
-            new ModelConfig.Positions.Rotary(1e6, 64, Rope.Scaling.none()), new ModelConfig.MlpSpec(ModelConfig.MlpSpec.Kind.SWIGLU, 4864, false),
-            false, true, 151643, 151643), 1, 512);
-    /** meta-llama/Llama-3.2-1B: 32 heads sharing 8 key/value heads, Llama-3 rope scaling, SwiGLU, tied head. */
-    static final Shape LLAMA_32_1B = new Shape("llama-3.2-1b", new ModelConfig(Family.LLAMA, 16, 2048, 128256, 131072, ModelConfig.Norm.rms(1e-5),
-            new ModelConfig.AttentionSpec(32, 8, 64, false, false, ModelConfig.QkvFusion.SEPARATE),
-            new ModelConfig.Positions.Rotary(500000, 64, Rope.Scaling.llama3(32, 1, 4, 8192)),
-            new ModelConfig.MlpSpec(ModelConfig.MlpSpec.Kind.SWIGLU, 8192, false), false, true, 128000, 128001), 1, 512);
+    static final Shape PYTHIA_160M = new Shape("pythia-160m", ModelConfig.pythia160m(), 1, 512);
+    static final Shape QWEN2_05B = new Shape("qwen2-0.5b", ModelConfig.qwen2HalfB(), 1, 512);
+    static final Shape LLAMA_32_1B = new Shape("llama-3.2-1b", ModelConfig.llama32OneB(), 1, 512);
 
     enum Engines { BOTH, IMPRINT, TORCH }
 
