@@ -120,6 +120,12 @@ class MistakesCatalogueTest {
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "-3", "--cache", cache));
         check("train --steps 0", 2, "--steps must be at least 1, not 0",
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "0", "--cache", cache));
+        check("fit --factor-blocks 0", 2, "--factor-blocks must be at least 1, not 0",
+                () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--factor-blocks", "0", "--cache", cache));
+        check("fit --factor-blocks past a layer's width", 2, "factor blocks for layer",
+                () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--factor-blocks", "100000", "--cache", cache));
+        check("init --shape unknown", 2, "unknown shape 'gpt5'",
+                () -> CliTest.run("init", "--shape", "gpt5", "--out", factors.resolveSibling("init-out").toString()));
         check("fit --fitting-sequences 0", 2, "--fitting-sequences must be at least 1",
                 () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--fitting-sequences", "0", "--cache", cache));
         check("fit --fitting-tokens 0", 2, "--fitting-tokens must be at least 1",

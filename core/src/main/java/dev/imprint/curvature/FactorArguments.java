@@ -37,11 +37,18 @@ public record FactorArguments(String modelFingerprint, String storeFingerprint, 
         if (fittingSequences < 1) throw new IllegalArgumentException("illegal fitting sequence count " + fittingSequences + ": must be at least 1");
         if (layers.isEmpty()) throw new IllegalArgumentException("no tracked layers");
         layers = List.copyOf(layers);
-        if (factorBlocks < 1) throw new IllegalArgumentException("illegal factor block count " + factorBlocks + ": must be at least 1");
+        String problem = blocksProblem(layers, factorBlocks);
+        if (problem != null) throw new IllegalArgumentException(problem);
+    }
+
+    /** Why {@code blocks} diagonal blocks cannot split every factor of {@code layers} (each block needs an index), or null. */
+    public static String blocksProblem(List<TrackedLayer> layers, int blocks) {
+        if (blocks < 1) return "illegal factor block count " + blocks + ": must be at least 1";
         for (TrackedLayer l : layers)
-            if (factorBlocks > Math.min(l.activationDim(), l.outFeatures()))
-                throw new IllegalArgumentException(factorBlocks + " factor blocks for layer " + l.name() + " of " + l.outFeatures() + "x" + l.activationDim()
-                        + ": at most " + Math.min(l.activationDim(), l.outFeatures()));
+            if (blocks > Math.min(l.activationDim(), l.outFeatures()))
+                return blocks + " factor blocks for layer " + l.name() + " of " + l.outFeatures() + "x" + l.activationDim()
+                        + ": at most " + Math.min(l.activationDim(), l.outFeatures());
+        return null;
     }
 
     /** Dense factors (one block each). */

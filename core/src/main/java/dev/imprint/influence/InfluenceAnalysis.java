@@ -132,6 +132,8 @@ public final class InfluenceAnalysis {
      * with the current heap limit (what a caller prints before the work starts).
      */
     public static MemoryPlan fitPlan(LanguageModel model, FitSettings settings, int seqLen) {
+        String problem = FactorArguments.blocksProblem(model.trackedLayers(), settings.factorBlocks());
+        if (problem != null) throw new InputException(problem);
         return MemoryPlan.fit(model, settings.strategy(), settings.factorBlocks(), settings.batchSize(), seqLen, Runtime.getRuntime().maxMemory());
     }
 
@@ -160,11 +162,9 @@ public final class InfluenceAnalysis {
 
     /** The factor arguments, or a one-line refusal when the block count does not suit the layers. */
     private static FactorArguments arguments(String model, SequenceStore store, int fitting, long seed, LanguageModel m, int blocks) {
-        try {
-            return new FactorArguments(model, store.fingerprint(), fitting, seed, m.trackedLayers(), blocks);
-        } catch (IllegalArgumentException e) {
-            throw new InputException(e.getMessage());
-        }
+        String problem = FactorArguments.blocksProblem(m.trackedLayers(), blocks);
+        if (problem != null) throw new InputException(problem);
+        return new FactorArguments(model, store.fingerprint(), fitting, seed, m.trackedLayers(), blocks);
     }
 
     /**
@@ -379,7 +379,7 @@ public final class InfluenceAnalysis {
 
     /** A query's gradient, preconditioned at full rank (method §4). */
     private static PreparedQuery prepare(LanguageModel model, Preconditioners preconditioners, Query query) {
-        return QueryGradient.compute(model, query).precondition(preconditioners, model.trackedLayers());
+        return QueryGradient.compute(model, query).preconditionInPlace(preconditioners, model.trackedLayers());
     }
 
     /**

@@ -122,8 +122,9 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
     }
 
     /**
-     * The plan of scoring {@code queries} full-rank queries against batches of (batchSize, seqLen),
-     * with the preconditioners read a layer at a time into a cache of what remains.
+     * The plan of scoring {@code queries} full-rank queries (0: self-influence) against batches of
+     * (batchSize, seqLen), with the preconditioners read a layer at a time into a cache of what
+     * remains. Query batching at rank k holds less than this.
      */
     public static MemoryPlan query(LanguageModel model, Strategy strategy, int blocks, int queries, int batchSize, int seqLen, long heap) {
         return query(Model.of(model, batchSize, seqLen), strategy, blocks, queries, heap);
@@ -133,15 +134,18 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
     public static MemoryPlan query(Model model, Strategy strategy, int blocks, int queries, long heap) {
         List<Item> fixed = fixedItems(model, heap);
         long available = heap - sum(fixed);
-        long perQuery = 0, loading = 0, largest = 0;
+        long perQuery = 0, loading = 0, largest = 0, largestLayer = 0;
         for (TrackedLayer l : model.layers()) {
             perQuery += 4L * l.outFeatures() * l.activationDim();
+            largestLayer = Math.max(largestLayer, 4L * l.outFeatures() * l.activationDim());
             largest = Math.max(largest, preconditionerBytes(strategy, l, blocks));
             loading = Math.max(loading, 16L * l.outFeatures() * l.activationDim()); // Λ read and its mean, beside the reciprocal
         }
         List<Item> steps = new ArrayList<>();
-        long queryBytes = (queries + 2L) * perQuery; // the scorer's copy of every query, and one query's gradient and preconditioned gradient
-        steps.add(new Item("queries: " + queries + " prepared at full rank, one being prepared", queryBytes));
+        // the scorer's copy of every query and the one being prepared (preconditioned in place), with one layer's three GEMM results
+        long queryBytes = queries == 0 ? 3 * largestLayer : (queries + 1L) * perQuery + 3 * largestLayer;
+        steps.add(new Item(queries == 0 ? "self-influence: one sequence's gradient and its rotations, a layer at a time"
+                : "queries: " + queries + " prepared at full rank, one being prepared", queryBytes));
         long cache = Math.max(largest, available - queryBytes - loading);
         steps.add(new Item("preconditioners, read a layer at a time (largest " + mib(largest) + ")", Math.min(cache, totalPreconditioners(strategy, model, blocks)) + loading));
         return new MemoryPlan("query", heap, fixed, steps, available);

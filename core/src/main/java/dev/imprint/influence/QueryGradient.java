@@ -37,6 +37,19 @@ public record QueryGradient(Query query, double logProb, List<Mat> perLayer) {
         return new QueryGradient(query, -loss, List.of(q));
     }
 
+    /**
+     * P_ℓ = (G + λI)⁻¹ Q_ℓ for every layer, each written over Q_ℓ as soon as it is computed, so that
+     * a query is held once rather than twice (the raw gradient is gone afterwards: this record's
+     * matrices then hold the preconditioned ones).
+     */
+    public PreparedQuery preconditionInPlace(Preconditioners preconditioners, List<TrackedLayer> layers) {
+        for (TrackedLayer l : layers) {
+            Mat q = perLayer.get(l.index()), p = preconditioners.precondition(l, q);
+            for (int i = 0; i < q.rows(); i++) System.arraycopy(p.data(), p.offset() + i * p.stride(), q.data(), q.offset() + i * q.stride(), q.cols());
+        }
+        return new PreparedQuery(query, logProb, perLayer);
+    }
+
     /** P_ℓ = (G + λI)⁻¹ Q_ℓ for every layer (method §4). */
     public PreparedQuery precondition(Preconditioners preconditioners, List<TrackedLayer> layers) {
         Mat[] p = new Mat[perLayer.size()];

@@ -172,4 +172,19 @@ class InfluenceScorerTest {
         for (double v : x) s += v;
         return s;
     }
+
+    /** Preconditioning in place (what scoring does, to hold a query once) gives the fresh matrices' values. */
+    @Test
+    void preconditioningInPlaceEqualsPreconditioning() {
+        Transformer model = new Transformer(params(SEED), LayerSelection.MLP);
+        Preconditioners pre = randomDiagonal(model, SEED + 3);
+        Query q = query(new int[] {1, 2, 3, 4}, new int[] {5, 6});
+        PreparedQuery fresh = QueryGradient.compute(model, q).precondition(pre, model.trackedLayers());
+        QueryGradient g = QueryGradient.compute(model, q);
+        PreparedQuery inPlace = g.preconditionInPlace(pre, model.trackedLayers());
+        for (TrackedLayer l : model.trackedLayers()) {
+            assertArrayEquals(fresh.preconditioned().get(l.index()).data(), inPlace.preconditioned().get(l.index()).data(), 0f, l.name());
+            assertSame(g.perLayer().get(l.index()), inPlace.preconditioned().get(l.index()), "the gradient's own matrix");
+        }
+    }
 }
