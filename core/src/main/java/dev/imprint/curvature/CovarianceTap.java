@@ -4,6 +4,7 @@ import dev.imprint.model.GradientTap;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.TrackedLayer;
 import dev.imprint.tensor.Gemm;
+import dev.imprint.tensor.HeapArrays;
 import dev.imprint.tensor.Mat;
 
 import java.util.ArrayList;
@@ -69,16 +70,19 @@ public final class CovarianceTap implements GradientTap {
             partialTokens = 0;
         }
 
-        /** The full symmetric blocks: their lower triangles, mirrored. */
+        /**
+         * The full symmetric blocks: their lower triangles mirrored in place (accumulation touches
+         * only the lower triangles, so this can be repeated), returned without a copy, so that a
+         * pass's end holds no second set of sums.
+         */
         Covariance covariance() {
             flush();
-            double[] full = sum.clone();
             for (int k = 0; k < blocks.count(); k++) {
                 int b = blocks.size(k), o = (int) blocks.packedStart(k);
                 for (int i = 0; i < b; i++)
-                    for (int j = 0; j < i; j++) full[o + j * b + i] = full[o + i * b + j];
+                    for (int j = 0; j < i; j++) sum[o + j * b + i] = sum[o + i * b + j];
             }
-            return new Covariance(blocks, full, tokens);
+            return new Covariance(blocks, sum, tokens);
         }
     }
 
@@ -122,12 +126,16 @@ public final class CovarianceTap implements GradientTap {
         }
     }
 
-    /** Bytes a tap over {@code layer} holds for it with {@code blocks} diagonal blocks: float64 sums and float32 partials. */
+    /** Heap bytes a tap over {@code layer} holds for it with {@code blocks} diagonal blocks: float64 sums and float32 partials. */
     public static long bytes(TrackedLayer layer, int blocks) {
-        return 12L * (new Blocks(layer.activationDim(), blocks).packedLength() + new Blocks(layer.outFeatures(), blocks).packedLength());
+        long a = new Blocks(layer.activationDim(), blocks).packedLength(), p = new Blocks(layer.outFeatures(), blocks).packedLength();
+        return HeapArrays.doubles(a) + HeapArrays.floats(a) + HeapArrays.doubles(p) + HeapArrays.floats(p);
     }
 
-    /** The sums of all tokens seen, per layer in the constructor's order (flushes the partials). */
+    /**
+     * The sums of all tokens seen, per layer in the constructor's order (flushes the partials). The
+     * sums are this tap's own arrays, not copies: they change if the tap is fed more.
+     */
     public List<Covariances> covariances() {
         List<Covariances> out = new ArrayList<>(slots.size());
         for (int s = 0; s < slots.size(); s++) out.add(new Covariances(activation[s].covariance(), gradient[s].covariance()));

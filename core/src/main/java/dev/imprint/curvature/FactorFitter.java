@@ -2,6 +2,7 @@ package dev.imprint.curvature;
 
 import dev.imprint.model.GradientTap;
 import dev.imprint.model.TrackedLayer;
+import dev.imprint.tensor.HeapArrays;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -46,18 +47,18 @@ public final class FactorFitter {
 
     /** Bytes an eigenvalue-correction pass holds for {@code layer}: its float32 eigenbasis and the float64 Λ sum. */
     public static long lambdaBytes(TrackedLayer layer, int blocks) {
-        return basisBytes(layer, blocks) + 8L * layer.outFeatures() * layer.activationDim();
+        return basisBytes(layer, blocks) + HeapArrays.doubles((long) layer.outFeatures() * layer.activationDim());
     }
 
     /** Bytes of {@code layer}'s eigenbasis: float32 eigenvectors (packed blocks) and float64 eigenvalues. */
     public static long basisBytes(TrackedLayer layer, int blocks) {
-        return 4L * (new Blocks(layer.activationDim(), blocks).packedLength() + new Blocks(layer.outFeatures(), blocks).packedLength())
-                + 8L * (layer.activationDim() + layer.outFeatures());
+        return HeapArrays.floats(new Blocks(layer.activationDim(), blocks).packedLength()) + HeapArrays.floats(new Blocks(layer.outFeatures(), blocks).packedLength())
+                + HeapArrays.doubles(layer.activationDim()) + HeapArrays.doubles(layer.outFeatures());
     }
 
     /** Bytes a diagonal pass holds for {@code layer}: the float64 sum. */
     public static long diagonalBytes(TrackedLayer layer) {
-        return 8L * layer.outFeatures() * layer.activationDim();
+        return HeapArrays.doubles((long) layer.outFeatures() * layer.activationDim());
     }
 
     /** The layer groups, in order, whose summed {@code bytes} stay within {@code budget} (a layer over it alone). */

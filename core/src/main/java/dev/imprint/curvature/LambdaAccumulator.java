@@ -43,7 +43,7 @@ final class LambdaAccumulator {
         List<LambdaMatrix> out = new ArrayList<>(slots.size());
         for (int s = 0; s < slots.size(); s++) {
             TrackedLayer l = slots.get(s);
-            out.add(new LambdaMatrix(l.outFeatures(), l.activationDim(), sums[s].clone(), sequences[s]));
+            out.add(new LambdaMatrix(l.outFeatures(), l.activationDim(), sums[s], sequences[s])); // the sums themselves, not copies
         }
         return out;
     }

@@ -7,6 +7,7 @@ import dev.imprint.curvature.Stage;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.model.LanguageModel;
 import dev.imprint.model.TrackedLayer;
+import dev.imprint.tensor.HeapArrays;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -54,10 +55,10 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
     /** The plan, one line per item, in MiB. */
     public String render() {
         StringBuilder b = new StringBuilder("memory plan for " + command + " (heap " + mib(heap) + "):\n");
-        for (Item i : fixed) b.append(String.format("  %-58s %,9d MiB%n", i.what(), i.bytes() >> 20));
+        for (Item i : fixed) b.append(String.format("  %-72s %,9d MiB%n", i.what(), i.bytes() >> 20));
         for (Item i : steps)
-            b.append(String.format("  %-58s %,9d MiB%s%n", i.what(), i.bytes() >> 20, i.nativeBytes() > 0 ? " + " + mib(i.nativeBytes()) + " outside the heap" : ""));
-        b.append(String.format("  %-58s %,9d MiB", "peak (fixed + largest step)", peakBytes() >> 20));
+            b.append(String.format("  %-72s %,9d MiB%s%n", i.what(), i.bytes() >> 20, i.nativeBytes() > 0 ? " + " + mib(i.nativeBytes()) + " outside the heap" : ""));
+        b.append(String.format("  %-72s %,9d MiB", "peak (fixed + largest step)", peakBytes() >> 20));
         return b.toString();
     }
 
@@ -80,7 +81,9 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
      */
     public record Model(long weightBytes, long activationBytes, int batchSize, int seqLen, List<TrackedLayer> layers) {
         static Model of(LanguageModel m, int batchSize, int seqLen) {
-            return new Model(4L * m.config().parameterCount(), m.activationBytes(batchSize, seqLen), batchSize, seqLen, m.trackedLayers());
+            long weights = 0;
+            for (float[] t : m.parameters().tensors()) weights += HeapArrays.floats(t.length);
+            return new Model(weights, m.activationBytes(batchSize, seqLen), batchSize, seqLen, m.trackedLayers());
         }
     }
 
@@ -92,8 +95,9 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         List<Stage> stages = stagesOf(strategy);
         long rows = (long) batchSize * seqLen, scratch = 0; // a pass's scratch beside its layers' state: projections and one sequence's gradient
         for (TrackedLayer l : layers) {
-            long gradient = 4L * l.outFeatures() * l.activationDim();
-            if (stages.contains(Stage.LAMBDA)) scratch = Math.max(scratch, 4 * rows * (l.activationDim() + l.outFeatures()) + gradient);
+            long gradient = HeapArrays.floats((long) l.outFeatures() * l.activationDim());
+            if (stages.contains(Stage.LAMBDA))
+                scratch = Math.max(scratch, HeapArrays.floats(rows * l.activationDim()) + HeapArrays.floats(rows * l.outFeatures()) + gradient);
             if (stages.contains(Stage.DIAGONAL_LAMBDA)) scratch = Math.max(scratch, gradient);
         }
         long available = heap - sum(fixed) - scratch;
@@ -136,10 +140,11 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         long available = heap - sum(fixed);
         long perQuery = 0, loading = 0, largest = 0, largestLayer = 0;
         for (TrackedLayer l : model.layers()) {
-            perQuery += 4L * l.outFeatures() * l.activationDim();
-            largestLayer = Math.max(largestLayer, 4L * l.outFeatures() * l.activationDim());
+            long layer = HeapArrays.floats((long) l.outFeatures() * l.activationDim());
+            perQuery += layer;
+            largestLayer = Math.max(largestLayer, layer);
             largest = Math.max(largest, preconditionerBytes(strategy, l, blocks));
-            loading = Math.max(loading, 16L * l.outFeatures() * l.activationDim()); // Λ read and its mean, beside the reciprocal
+            loading = Math.max(loading, 2 * HeapArrays.doubles((long) l.outFeatures() * l.activationDim())); // Λ read and its mean, beside the reciprocal
         }
         List<Item> steps = new ArrayList<>();
         // the scorer's copy of every query and the one being prepared (preconditioned in place), with one layer's three GEMM results
@@ -175,7 +180,8 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
             }
         }
         if (batchSize > 1) would.add("a smaller --batch-size");
-        if (layers.size() > 1) would.add("fewer tracked layers (--layers mlp)");
+        if (layers.stream().anyMatch(l -> l.name().contains("attn") || l.name().contains("attention")))
+            would.add("fewer tracked layers (--layers mlp)");
         would.add("a larger IMPRINT_HEAP");
         Item worst = steps.stream().max(java.util.Comparator.comparingLong(Item::bytes)).orElseThrow();
         throw InputException.outOfMemory(command + " needs " + mib(fixedBytes() + largestStep()) + " of heap at its largest step (" + worst.what()
@@ -212,7 +218,10 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         Blocks a = new Blocks(l.activationDim(), blocks), s = new Blocks(l.outFeatures(), blocks);
         long packed = a.packedLength() + s.packedLength();
         long block = Math.max((long) a.largest() * a.largest(), (long) s.largest() * s.largest());
-        return 8 * packed + 8 * Math.max(a.packedLength(), s.packedLength()) + 16 * block + 4 * packed;
+        return HeapArrays.doubles(a.packedLength()) + HeapArrays.doubles(s.packedLength()) // the sums read
+                + HeapArrays.doubles(Math.max(a.packedLength(), s.packedLength()))          // one factor's mean
+                + 2 * HeapArrays.doubles(block)                                              // a block's copy and its symmetrized copy
+                + HeapArrays.floats(a.packedLength()) + HeapArrays.floats(s.packedLength()); // the float32 eigenvectors
     }
 
     /** LAPACK's share: the matrix copied out of the heap, its row-major transpose and dsyevd's workspace (1 + 6b + 2b² doubles). */
@@ -222,7 +231,7 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
     }
 
     private static long preconditionerBytes(Strategy strategy, TrackedLayer l, int blocks) {
-        long pa = 8L * l.outFeatures() * l.activationDim();
+        long pa = HeapArrays.doubles((long) l.outFeatures() * l.activationDim());
         return switch (strategy) {
             case Strategy.Identity i -> 0;
             case Strategy.Diagonal d -> pa;

@@ -1,5 +1,7 @@
 package dev.imprint.model;
 
+import dev.imprint.tensor.HeapArrays;
+
 /**
  * What the forward keeps for the backward (and the backward's scratch), allocated once per
  * capacity and reused across calls. Dimensions as in {@link Transformer}; shapes in comments.
@@ -83,15 +85,19 @@ final class Activations {
         scratch = new Scratch(c, BT, attSize);
     }
 
-    /** Bytes of the buffers for a (B, T) batch: the same sizes as the constructor allocates. */
+    /**
+     * Heap bytes of the buffers for a (B, T) batch: the same arrays as the constructor allocates,
+     * each counted as {@link HeapArrays#floats} does.
+     */
     static long bytes(ModelConfig c, int B, int T) {
         long BT = (long) B * T, C = c.hidden(), F = c.mlp().width(), Q = c.attention().queryWidth(), W = c.attention().layout().width();
         long att = (long) B * c.attention().heads() * T * T;
         boolean swiglu = c.mlp().kind() == ModelConfig.MlpSpec.Kind.SWIGLU, parallel = c.parallelResidual();
-        long block = BT * C * (parallel ? 3 : 4) + 4 * BT + BT * W + att + BT * Q + BT * F * (swiglu ? 3 : 2);
-        long scratch = BT * C * (parallel ? 3 : 2) + BT * Q + BT * W + att + BT * F * (swiglu ? 3 : 2) + BT * (Math.max(Math.max(C, F), Q) + 1);
-        long floats = BT * C + c.layers() * block + BT * C + 2 * BT + BT * c.vocabSize() + BT + scratch;
-        return 4 * floats;
+        long bt = HeapArrays.floats(BT), btc = HeapArrays.floats(BT * C), btf = HeapArrays.floats(BT * F), btq = HeapArrays.floats(BT * Q);
+        long btw = HeapArrays.floats(BT * W), attBytes = HeapArrays.floats(att);
+        long block = btc * (parallel ? 3 : 4) + 4 * bt + btw + attBytes + btq + btf * (swiglu ? 3 : 2);
+        long scratch = btc * (parallel ? 3 : 2) + btq + btw + attBytes + btf * (swiglu ? 3 : 2) + HeapArrays.floats(BT * (Math.max(Math.max(C, F), Q) + 1));
+        return btc + c.layers() * block + btc + 2 * bt + HeapArrays.floats(BT * c.vocabSize()) + bt + scratch;
     }
 
     /** Whether a (B, T) batch fits: every buffer is used as a dense prefix of its capacity. */

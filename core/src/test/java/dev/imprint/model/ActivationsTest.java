@@ -23,14 +23,14 @@ class ActivationsTest {
         }
     }
 
-    /** Bytes of every float array reachable from {@code o} through its fields and arrays of objects. */
+    /** Heap bytes (as {@link dev.imprint.tensor.HeapArrays} counts them) of every float array reachable from {@code o} through its fields and arrays of objects. */
     private static long arrayBytes(Object o) throws IllegalAccessException {
         long sum = 0;
         for (Field f : o.getClass().getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers())) continue;
             f.setAccessible(true);
             Object v = f.get(o);
-            if (v instanceof float[] x) sum += 4L * x.length;
+            if (v instanceof float[] x) sum += dev.imprint.tensor.HeapArrays.floats(x.length);
             else if (v instanceof Object[] xs) for (Object x : xs) sum += arrayBytes(x);
             else if (v != null && v.getClass().getDeclaringClass() == Activations.class) sum += arrayBytes(v);
         }
