@@ -172,13 +172,14 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         if (over <= 0) return;
         List<String> would = new ArrayList<>();
         int minDim = layers.stream().mapToInt(l -> Math.min(l.activationDim(), l.outFeatures())).min().orElse(1);
-        for (int o = blocks * 2; o <= minDim; o *= 2) {
+        for (int o = blocks * 2; command.equals("fit") && o <= minDim; o *= 2) { // a scoring command reads factors already fitted
             long stepAt = largestStepWith(layers, o);
             if (stepAt >= 0 && fixedBytes() + stepAt <= heap) {
                 would.add("--factor-blocks " + o);
                 break;
             }
         }
+        if (command.equals("query")) would.add("fewer queries per call");
         if (batchSize > 1) would.add("a smaller --batch-size");
         if (layers.stream().anyMatch(l -> l.name().contains("attn") || l.name().contains("attention")))
             would.add("fewer tracked layers (--layers mlp)");

@@ -61,6 +61,16 @@ class MemoryPlanTest {
         assertEquals(48 * (layerState(2048L * 2048 / 4) + layerState(8192L * 8192 / 4)), four);
     }
 
+    @Test
+    void aQueryPlanHoldsEveryFullRankQueryAndSuggestsFewer() {
+        // one full-rank query of the 48 MLP layers is 48 · 4·8192·2048 bytes = 3 GiB; 4 of them and the one being prepared do not fit beside 4.6 GiB of weights in 16 GiB
+        MemoryPlan plan = MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 4, 16 * GIB);
+        InputException e = assertThrows(InputException.class, () -> plan.requireFits(llama1b().layers(), 4, 1));
+        assertTrue(e.getMessage().contains("try fewer queries per call"), e.getMessage());
+        assertTrue(!e.getMessage().contains("--factor-blocks"), "a scoring command cannot refit: " + e.getMessage());
+        MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 1, 16 * GIB).requireFits(llama1b().layers(), 4, 1);
+    }
+
     /** A factor's float64 sum and float32 partial of n values, as the heap holds them. */
     private static long layerState(long n) {
         return dev.imprint.tensor.HeapArrays.doubles(n) + dev.imprint.tensor.HeapArrays.floats(n);
