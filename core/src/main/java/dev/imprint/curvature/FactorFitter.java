@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.ToLongFunction;
 
 /**
@@ -100,15 +101,7 @@ public final class FactorFitter {
         switch (stage) {
             case COVARIANCE -> {
                 try (CurvatureFactors.LayerWriter<Covariances> out = factors.covarianceWriter()) {
-                    List<List<TrackedLayer>> groups = groups(layers, l -> covarianceBytes(l, blocks), stateBytes);
-                    for (int g = 0; g < groups.size(); g++) {
-                        List<TrackedLayer> group = groups.get(g);
-                        CovarianceTap tap = new CovarianceTap(group, blocks);
-                        run(stage, pass, tap, group, g, groups.size());
-                        List<Covariances> c = tap.covariances();
-                        for (int i = 0; i < group.size(); i++) out.put(group.get(i), c.get(i));
-                    }
-                    out.commit();
+                    passByGroups(stage, pass, out, l -> covarianceBytes(l, blocks), group -> new CovarianceTap(group, blocks), CovarianceTap::covariances);
                 }
             }
             case EIGENDECOMPOSITION -> {
@@ -124,31 +117,37 @@ public final class FactorFitter {
             case LAMBDA -> {
                 ensure(Stage.EIGENDECOMPOSITION, pass, settled);
                 try (CurvatureFactors.LayerWriter<LambdaMatrix> out = factors.lambdaWriter()) {
-                    List<List<TrackedLayer>> groups = groups(layers, l -> lambdaBytes(l, blocks), stateBytes);
-                    for (int g = 0; g < groups.size(); g++) {
-                        List<TrackedLayer> group = groups.get(g);
-                        EigenvalueCorrection tap = new EigenvalueCorrection(group, group.stream().map(factors::eigenbasis).toList());
-                        run(stage, pass, tap, group, g, groups.size());
-                        List<LambdaMatrix> m = tap.lambdas();
-                        for (int i = 0; i < group.size(); i++) out.put(group.get(i), m.get(i));
-                    }
-                    out.commit();
+                    passByGroups(stage, pass, out, l -> lambdaBytes(l, blocks),
+                            group -> new EigenvalueCorrection(group, group.stream().map(factors::eigenbasis).toList()), EigenvalueCorrection::lambdas);
                 }
             }
             case DIAGONAL_LAMBDA -> {
                 try (CurvatureFactors.LayerWriter<LambdaMatrix> out = factors.diagonalLambdaWriter()) {
-                    List<List<TrackedLayer>> groups = groups(layers, FactorFitter::diagonalBytes, stateBytes);
-                    for (int g = 0; g < groups.size(); g++) {
-                        List<TrackedLayer> group = groups.get(g);
-                        DiagonalFisher tap = new DiagonalFisher(group);
-                        run(stage, pass, tap, group, g, groups.size());
-                        List<LambdaMatrix> m = tap.lambdas();
-                        for (int i = 0; i < group.size(); i++) out.put(group.get(i), m.get(i));
-                    }
-                    out.commit();
+                    passByGroups(stage, pass, out, FactorFitter::diagonalBytes, DiagonalFisher::new, DiagonalFisher::lambdas);
                 }
             }
         }
+    }
+
+    /**
+     * One stage's passes: the layers split into groups whose state fits {@code bytes}' budget, one
+     * pass per group into a fresh {@code tap}, each group's per-layer {@code results} written
+     * before the next group starts, then the stage's files committed.
+     */
+    private <T, P extends GradientTap> void passByGroups(Stage stage, TapPass pass, CurvatureFactors.LayerWriter<T> out, ToLongFunction<TrackedLayer> bytes,
+                                                         Function<List<TrackedLayer>, P> tap, Function<P, List<T>> results) {
+        List<List<TrackedLayer>> groups = groups(factors.layers(), bytes, stateBytes);
+        for (int g = 0; g < groups.size(); g++) writeGroup(stage, pass, out, groups.get(g), g, groups.size(), tap, results);
+        out.commit();
+    }
+
+    /** One group's pass; its tap lives only in this frame, so the next group's pass does not hold it. */
+    private <T, P extends GradientTap> void writeGroup(Stage stage, TapPass pass, CurvatureFactors.LayerWriter<T> out, List<TrackedLayer> group, int g,
+                                                       int passes, Function<List<TrackedLayer>, P> tap, Function<P, List<T>> results) {
+        P t = tap.apply(group);
+        run(stage, pass, t, group, g, passes);
+        List<T> r = results.apply(t);
+        for (int i = 0; i < group.size(); i++) out.put(group.get(i), r.get(i));
     }
 
     /**
