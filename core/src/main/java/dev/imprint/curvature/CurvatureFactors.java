@@ -169,8 +169,9 @@ public final class CurvatureFactors {
             for (Stage.Factor f : stage.factors()) writers.get(f).put(layer.name(), t.get(f));
         }
 
-        /** Puts every file in place; every layer must have been written. */
+        /** Puts every file in place; every layer must have been written. All are flushed to disk before the first is renamed. */
         public void commit() {
+            for (SafeTensors.Writer w : writers.values()) w.flush();
             for (SafeTensors.Writer w : writers.values()) w.commit();
         }
 

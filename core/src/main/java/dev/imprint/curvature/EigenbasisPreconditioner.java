@@ -1,5 +1,7 @@
 package dev.imprint.curvature;
 
+import dev.imprint.tensor.HeapArrays;
+
 import dev.imprint.tensor.Mat;
 
 /**
@@ -23,7 +25,7 @@ public final class EigenbasisPreconditioner implements Preconditioner {
 
     /** Bytes held: the float32 bases and the float64 reciprocal. */
     public long bytes() {
-        return basis.bytes() + 8L * reciprocal.length;
+        return basis.bytes() + HeapArrays.doubles(reciprocal.length);
     }
 
     @Override

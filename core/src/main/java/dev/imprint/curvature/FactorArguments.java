@@ -48,6 +48,13 @@ public record FactorArguments(String modelFingerprint, String storeFingerprint, 
             if (blocks > Math.min(l.activationDim(), l.outFeatures()))
                 return blocks + " factor blocks for layer " + l.name() + " of " + l.outFeatures() + "x" + l.activationDim()
                         + ": at most " + Math.min(l.activationDim(), l.outFeatures());
+        for (TrackedLayer l : layers)
+            for (int dim : new int[]{l.activationDim(), l.outFeatures()}) {
+                long packed = new Blocks(dim, blocks).packedLength();
+                if (packed > Integer.MAX_VALUE - 8)
+                    return "layer " + l.name() + ": a factor of dimension " + dim + " in " + blocks + " block(s) has " + packed
+                            + " values, more than one Java array holds; use more --factor-blocks";
+            }
         return null;
     }
 

@@ -1,6 +1,7 @@
 package dev.imprint.curvature;
 
 import dev.imprint.tensor.Gemm;
+import dev.imprint.tensor.HeapArrays;
 import dev.imprint.tensor.Mat;
 
 /**
@@ -97,7 +98,7 @@ public record FactorBasis(Blocks blocks, float[] vectors, double[] values) {
     /** Q as a dense (n, n) float64 matrix, zero off the blocks: for the float64 reference path. */
     public double[] dense() {
         int n = dim();
-        double[] q = new double[n * n];
+        double[] q = new double[Math.multiplyExact(n, n)];
         for (int k = 0; k < blocks.count(); k++) {
             int s = blocks.start(k), b = blocks.size(k), from = (int) blocks.packedStart(k);
             for (int i = 0; i < b; i++)
@@ -108,6 +109,6 @@ public record FactorBasis(Blocks blocks, float[] vectors, double[] values) {
 
     /** Bytes of Q and λ in memory. */
     public long bytes() {
-        return 4L * vectors.length + 8L * values.length;
+        return HeapArrays.floats(vectors.length) + HeapArrays.doubles(values.length);
     }
 }

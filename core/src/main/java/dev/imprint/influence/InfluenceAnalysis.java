@@ -217,7 +217,11 @@ public final class InfluenceAnalysis {
         if (!java.nio.file.Files.exists(file))
             throw InputException.notFound(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
         JsonNode blocks = JsonFiles.readObject(file).path("factor_blocks");
-        int o = blocks.canConvertToInt() && blocks.intValue() >= 1 ? blocks.intValue() : 1;
+        if (!blocks.isMissingNode() && (!blocks.canConvertToInt() || blocks.intValue() < 1))
+            throw new InputException(file + ": factor_blocks is " + blocks + ", not a count of at least 1");
+        int o = blocks.isMissingNode() ? 1 : blocks.intValue();
+        String problem = FactorArguments.blocksProblem(model.trackedLayers(), o);
+        if (problem != null) throw new InputException(file + ": " + problem + " (run 'imprint fit' again to refit it)");
         return MemoryPlan.query(model, strategy, o, queries, batchSize, seqLen, Runtime.getRuntime().maxMemory());
     }
 

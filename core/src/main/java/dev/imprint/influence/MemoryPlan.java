@@ -30,6 +30,10 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
     /** The part of the heap kept free for the collector's headroom. */
     static final double SLACK = 0.1;
 
+    /** G1's tables per heap byte, and the rest of the JVM outside the heap (see {@link #jvmNativeBytes}). */
+    static final double JVM_TABLES = 0.03;
+    static final long JVM_BASE = 64L << 20;
+
     /** One line of the plan. {@code nativeBytes}: outside the heap (LAPACK's copies and workspace). */
     public record Item(String what, long bytes, long nativeBytes) {
         Item(String what, long bytes) {
@@ -49,17 +53,21 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
 
     /** The planned peak: fixed items plus the largest step, in the heap and beside it. */
     public long peakBytes() {
-        return fixedBytes() + steps.stream().mapToLong(s -> s.bytes() + s.nativeBytes()).max().orElse(0);
+        return fixed.stream().mapToLong(i -> i.bytes() + i.nativeBytes()).sum()
+                + steps.stream().mapToLong(s -> s.bytes() + s.nativeBytes()).max().orElse(0);
     }
 
     /** The plan, one line per item, in MiB. */
     public String render() {
         StringBuilder b = new StringBuilder("memory plan for " + command + " (heap " + mib(heap) + "):\n");
-        for (Item i : fixed) b.append(String.format("  %-72s %,9d MiB%n", i.what(), i.bytes() >> 20));
-        for (Item i : steps)
-            b.append(String.format("  %-72s %,9d MiB%s%n", i.what(), i.bytes() >> 20, i.nativeBytes() > 0 ? " + " + mib(i.nativeBytes()) + " outside the heap" : ""));
+        for (Item i : fixed) line(b, i);
+        for (Item i : steps) line(b, i);
         b.append(String.format("  %-72s %,9d MiB", "peak (fixed + largest step)", peakBytes() >> 20));
         return b.toString();
+    }
+
+    private static void line(StringBuilder b, Item i) {
+        b.append(String.format("  %-72s %,9d MiB%s%n", i.what(), i.bytes() >> 20, i.nativeBytes() > 0 ? " + " + mib(i.nativeBytes()) + " outside the heap" : ""));
     }
 
     static String mib(long bytes) {
@@ -93,13 +101,18 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         List<Item> fixed = fixedItems(model, heap);
         List<TrackedLayer> layers = model.layers();
         List<Stage> stages = stagesOf(strategy);
-        long rows = (long) batchSize * seqLen, scratch = 0; // a pass's scratch beside its layers' state: projections and one sequence's gradient
+        // a pass's scratch beside its layers' state: the batch's projections ā' and Ds', each buffer
+        // sized for the widest layer on its side, and one sequence's (P, A) gradient
+        long rows = (long) batchSize * seqLen, scratch = 0;
+        int widestA = 0, widestP = 0;
+        long gradient = 0;
         for (TrackedLayer l : layers) {
-            long gradient = HeapArrays.floats((long) l.outFeatures() * l.activationDim());
-            if (stages.contains(Stage.LAMBDA))
-                scratch = Math.max(scratch, HeapArrays.floats(rows * l.activationDim()) + HeapArrays.floats(rows * l.outFeatures()) + gradient);
-            if (stages.contains(Stage.DIAGONAL_LAMBDA)) scratch = Math.max(scratch, gradient);
+            widestA = Math.max(widestA, l.activationDim());
+            widestP = Math.max(widestP, l.outFeatures());
+            gradient = Math.max(gradient, HeapArrays.floats((long) l.outFeatures() * l.activationDim()));
         }
+        if (stages.contains(Stage.LAMBDA)) scratch = HeapArrays.floats(rows * widestA) + HeapArrays.floats(rows * widestP) + gradient;
+        if (stages.contains(Stage.DIAGONAL_LAMBDA)) scratch = Math.max(scratch, gradient);
         long available = heap - sum(fixed) - scratch;
         List<Item> steps = new ArrayList<>();
         for (Stage stage : stages) {
@@ -134,10 +147,13 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         return query(Model.of(model, batchSize, seqLen), strategy, blocks, queries, heap);
     }
 
-    /** The plan of scoring, for a model described by {@code model}. */
+    /**
+     * The plan of scoring, for a model described by {@code model}. Everything a scoring command
+     * holds is held at once (the queries while the preconditioners are read), so every item but
+     * the preconditioner cache is fixed, and the cache gets what remains: its {@link #available()}.
+     */
     public static MemoryPlan query(Model model, Strategy strategy, int blocks, int queries, long heap) {
         List<Item> fixed = fixedItems(model, heap);
-        long available = heap - sum(fixed);
         long perQuery = 0, loading = 0, largest = 0, largestLayer = 0;
         for (TrackedLayer l : model.layers()) {
             long layer = HeapArrays.floats((long) l.outFeatures() * l.activationDim());
@@ -146,19 +162,17 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
             largest = Math.max(largest, preconditionerBytes(strategy, l, blocks));
             loading = Math.max(loading, 2 * HeapArrays.doubles((long) l.outFeatures() * l.activationDim())); // Λ read and its mean, beside the reciprocal
         }
-        List<Item> steps = new ArrayList<>();
         // the scorer's copy of every query and the one being prepared (preconditioned in place), with one layer's three GEMM results
-        long queryBytes = queries == 0 ? 3 * largestLayer : (queries + 1L) * perQuery + 3 * largestLayer;
-        steps.add(new Item(queries == 0 ? "self-influence: one sequence's gradient and its rotations, a layer at a time"
-                : "queries: " + queries + " prepared at full rank, one being prepared", queryBytes));
-        long cache = Math.max(largest, available - queryBytes - loading);
-        steps.add(new Item("preconditioners, read a layer at a time (largest " + mib(largest) + ")", Math.min(cache, totalPreconditioners(strategy, model, blocks)) + loading));
-        return new MemoryPlan("query", heap, fixed, steps, available);
+        fixed.add(queries == 0 ? new Item("one sequence's gradient and its rotations, a layer at a time", 3 * largestLayer)
+                : new Item("queries: " + queries + " prepared at full rank, one being prepared", (queries + 1L) * perQuery + 3 * largestLayer));
+        long cache = Math.max(largest, Math.min(heap - sum(fixed) - loading, totalPreconditioners(strategy, model, blocks)));
+        List<Item> steps = List.of(new Item("preconditioners, read a layer at a time (largest " + mib(largest) + ")", cache + loading));
+        return new MemoryPlan(queries == 0 ? "self-influence" : "query", heap, fixed, steps, cache);
     }
 
-    /** The preconditioner cache a scoring command may fill: what the plan leaves beside the queries. */
+    /** The preconditioner cache a scoring command may fill: what the plan leaves beside everything else. */
     public long preconditionerCache() {
-        return steps.getLast().bytes();
+        return available;
     }
 
     /** Refuses the plan with one line when a step does not fit the heap, saying what would. */
@@ -202,7 +216,17 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         fixed.add(new Item("model weights (float32)", model.weightBytes()));
         fixed.add(new Item("activations for a batch of " + model.batchSize() + " × " + model.seqLen() + " tokens", model.activationBytes()));
         fixed.add(new Item("collector headroom (" + Math.round(SLACK * 100) + "% of the heap)", (long) (SLACK * heap)));
+        fixed.add(new Item("the JVM beside the heap (collector tables, code, threads)", 0, jvmNativeBytes(heap)));
         return fixed;
+    }
+
+    /**
+     * What the JVM holds outside the heap: G1's tables (card table, offset table, mark bitmap,
+     * remembered sets; about 2.8% of the heap measured under Native Memory Tracking), compiled code,
+     * metaspace and thread stacks (about 64 MiB together). Method §3.4.
+     */
+    static long jvmNativeBytes(long heap) {
+        return (long) (JVM_TABLES * heap) + JVM_BASE;
     }
 
     /** A pass over layer groups that fit {@code budget}: its largest group's state plus {@code scratch}. */

@@ -42,12 +42,14 @@ public final class AtomicFiles {
      */
     public static Pending begin(Path target) {
         Path dir = target.toAbsolutePath().getParent();
+        Path tmp = null;
         try {
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
             readableByAll(tmp); // temp files are created 0600; outputs are ordinary files
             return new Pending(target, tmp);
         } catch (IOException e) {
+            if (tmp != null) new Pending(target, tmp).close();
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         }
     }

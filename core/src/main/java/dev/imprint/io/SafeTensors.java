@@ -31,7 +31,9 @@ import java.util.Map;
  * ({@code name -> {dtype, shape, data_offsets: [begin, end]}} plus an optional string map
  * {@code __metadata__}), then the raw little-endian tensor bytes. Reading validates the header
  * completely before any tensor is touched; every problem is an {@link InputException} naming the
- * file, the tensor and what is wrong. Files are memory-mapped, so opening a large checkpoint is cheap.
+ * file, the tensor and what is wrong. Opening reads only the header; each read maps just its
+ * tensor's bytes and unmaps them once copied, so a file's pages count toward the process only while
+ * one tensor is being read (method §3.4: loading a checkpoint does not hold the file beside the heap).
  */
 public final class SafeTensors implements AutoCloseable {
     /** Largest header accepted: generous for millions of tensors, small enough to reject garbage. */
@@ -182,23 +184,25 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     private final Path path;
-    private final Arena arena;
-    private final MemorySegment data;
+    private final FileChannel channel;
+    /** Where the data section starts in the file. */
+    private final long dataStart;
     private final Map<String, Info> tensors;
     private final Map<String, String> metadata;
 
-    private SafeTensors(Path path, Arena arena, MemorySegment data, Map<String, Info> tensors, Map<String, String> metadata) {
+    private SafeTensors(Path path, FileChannel channel, long dataStart, Map<String, Info> tensors, Map<String, String> metadata) {
         this.path = path;
-        this.arena = arena;
-        this.data = data;
+        this.channel = channel;
+        this.dataStart = dataStart;
         this.tensors = tensors;
         this.metadata = metadata;
     }
 
     /** Opens and validates a safetensors file. */
     public static SafeTensors open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
             long size = ch.size();
             if (size < 8) throw bad(path, "file is " + size + " bytes, shorter than the 8-byte header length");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -214,17 +218,37 @@ public final class SafeTensors implements AutoCloseable {
             long dataLen = size - 8 - headerLen;
             Map<String, String> meta = new LinkedHashMap<>();
             Map<String, Info> infos = parseHeader(path, header, dataLen, meta);
-            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 8 + headerLen, dataLen, arena);
-            return new SafeTensors(path, arena, seg, Collections.unmodifiableMap(infos), Collections.unmodifiableMap(meta));
+            return new SafeTensors(path, ch, 8 + headerLen, Collections.unmodifiableMap(infos), Collections.unmodifiableMap(meta));
         } catch (NoSuchFileException e) {
-            arena.close();
             throw InputException.notFound(path + ": no such file");
         } catch (IOException e) {
-            arena.close();
+            closeQuietly(ch);
             throw new InputException(path + ": cannot read (" + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
-            arena.close();
+            closeQuietly(ch);
             throw e;
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch == null) return;
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // already failing with the first error
+        }
+    }
+
+    /**
+     * Maps {@code info}'s bytes in {@code arena}. Callers close the arena once they have copied
+     * them, which unmaps the pages.
+     */
+    private MemorySegment map(Info info, Arena arena) {
+        if (info.end() == info.begin()) return MemorySegment.NULL;
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.end() - info.begin(), arena);
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot read tensor '" + info.name() + "' (" + e.getMessage() + ")", e);
         }
     }
 
@@ -333,15 +357,19 @@ public final class SafeTensors implements AutoCloseable {
     public float[] floats(String name) {
         Info info = info(name);
         int n = toInt(info);
+        if (!info.dtype().floating())
+            throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a floating type");
         float[] out = new float[n];
-        MemorySegment s = data.asSlice(info.begin(), info.end() - info.begin());
-        switch (info.dtype()) {
-            case F32 -> MemorySegment.copy(s, F32, 0, out, 0, n);
-            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16, i)); }
-            // The short sign-extends to an int and << 16 shifts those extension bits out: the sign lands in bit 31.
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat(s.getAtIndex(I16, i) << 16); }
-            case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, i); }
-            default -> throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a floating type");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = map(info, arena);
+            switch (info.dtype()) {
+                case F32 -> MemorySegment.copy(s, F32, 0, out, 0, n);
+                case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16, i)); }
+                // The short sign-extends to an int and << 16 shifts those extension bits out: the sign lands in bit 31.
+                case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat(s.getAtIndex(I16, i) << 16); }
+                case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, i); }
+                default -> throw new IllegalStateException(info.dtype().toString());
+            }
         }
         return out;
     }
@@ -351,7 +379,9 @@ public final class SafeTensors implements AutoCloseable {
         Info info = info(name);
         if (info.dtype() == DType.F64) {
             double[] out = new double[toInt(info)];
-            MemorySegment.copy(data.asSlice(info.begin(), info.end() - info.begin()), F64, 0, out, 0, out.length);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment.copy(map(info, arena), F64, 0, out, 0, out.length);
+            }
             return out;
         }
         float[] f = floats(name);
@@ -364,12 +394,13 @@ public final class SafeTensors implements AutoCloseable {
     public long[] longs(String name) {
         Info info = info(name);
         int n = toInt(info);
+        if (info.dtype() != DType.I64 && info.dtype() != DType.I32)
+            throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected an integer type");
         long[] out = new long[n];
-        MemorySegment s = data.asSlice(info.begin(), info.end() - info.begin());
-        switch (info.dtype()) {
-            case I64 -> MemorySegment.copy(s, I64, 0, out, 0, n);
-            case I32 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(I32, i); }
-            default -> throw new InputException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected an integer type");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = map(info, arena);
+            if (info.dtype() == DType.I64) MemorySegment.copy(s, I64, 0, out, 0, n);
+            else for (int i = 0; i < n; i++) out[i] = s.getAtIndex(I32, i);
         }
         return out;
     }
@@ -390,7 +421,7 @@ public final class SafeTensors implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        closeQuietly(channel);
     }
 
     /**
@@ -431,6 +462,7 @@ public final class SafeTensors implements AutoCloseable {
         private final Map<String, Entry> entries;
         private final Map<String, Long> offsets = new LinkedHashMap<>();
         private final java.util.Set<String> written = new java.util.HashSet<>();
+        private boolean flushed;
         private final long dataStart;
 
         private Writer(Path target, AtomicFiles.Pending pending, FileChannel channel, Map<String, Entry> entries, long dataStart) {
@@ -521,8 +553,13 @@ public final class SafeTensors implements AutoCloseable {
             }
         }
 
-        /** Flushes the file to disk and renames it into place; every entry must have been written. */
-        public void commit() {
+        /**
+         * Flushes the file to disk, not yet in place; every entry must have been written. Writers
+         * of files that belong together flush all of them before committing any, so that a full
+         * disk is found before the first rename.
+         */
+        public void flush() {
+            if (flushed) return;
             for (String name : entries.keySet())
                 if (!written.contains(name)) throw new IllegalStateException(target + ": tensor '" + name + "' was never written");
             try {
@@ -531,6 +568,12 @@ public final class SafeTensors implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
             }
+            flushed = true;
+        }
+
+        /** Flushes the file (when not done yet) and renames it into place. */
+        public void commit() {
+            flush();
             pending.commit();
         }
 

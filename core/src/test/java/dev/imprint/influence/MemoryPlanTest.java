@@ -37,7 +37,8 @@ class MemoryPlanTest {
         String text = plan.render();
         assertTrue(text.contains("covariance: " + passes + " passes over the fitting set"), text);
         plan.requireFits(llama1b().layers(), 1, 1); // one layer at a time fits
-        assertTrue(plan.peakBytes() <= 20 * GIB + plan.steps().stream().mapToLong(MemoryPlan.Item::nativeBytes).max().orElse(0), text);
+        long beside = plan.fixed().stream().mapToLong(MemoryPlan.Item::nativeBytes).sum() + plan.steps().stream().mapToLong(MemoryPlan.Item::nativeBytes).max().orElse(0);
+        assertTrue(plan.peakBytes() <= 20 * GIB + beside, text);
     }
 
     @Test
@@ -69,6 +70,23 @@ class MemoryPlanTest {
         assertTrue(e.getMessage().contains("try fewer queries per call"), e.getMessage());
         assertTrue(!e.getMessage().contains("--factor-blocks"), "a scoring command cannot refit: " + e.getMessage());
         MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 1, 16 * GIB).requireFits(llama1b().layers(), 4, 1);
+    }
+
+    @Test
+    void theQueriesAndThePreconditionerCacheShareTheHeap() {
+        // one full-rank query (3 GiB) and the one being prepared are held while the preconditioners are read:
+        // the cache gets what is left, and the two together stay within the heap
+        MemoryPlan plan = MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 1, 16 * GIB);
+        plan.requireFits(llama1b().layers(), 4, 1);
+        assertTrue(plan.fixed().stream().anyMatch(i -> i.what().startsWith("queries: 1")), plan.render());
+        assertTrue(plan.fixedBytes() + plan.largestStep() <= 16 * GIB, plan.render());
+        assertEquals(plan.preconditionerCache(), plan.available());
+        assertTrue(plan.preconditionerCache() < plan.largestStep(), "the step adds the bytes of reading one layer beside the cache");
+        // with more heap the cache grows, and never past every layer's preconditioner
+        MemoryPlan roomy = MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 1, 1000 * GIB);
+        assertTrue(roomy.preconditionerCache() > plan.preconditionerCache());
+        assertEquals(roomy.preconditionerCache(), MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 1, 2000 * GIB).preconditionerCache());
+        assertEquals("self-influence", MemoryPlan.query(llama1b(), new Strategy.Ekfac(), 4, 0, 16 * GIB).command());
     }
 
     /** A factor's float64 sum and float32 partial of n values, as the heap holds them. */

@@ -58,6 +58,23 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aReadMapsOnlyWhileItCopies() throws IOException {
+        Path maps = Path.of("/proc/self/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux's /proc to see the mappings");
+        Path file = dir.resolve("mapped-weights.safetensors");
+        float[] w = new float[300_000];
+        for (int i = 0; i < w.length; i++) w[i] = i * 0.5f;
+        SafeTensors.write(file, Map.of("w", Tensor.f32(w, 300, 1000)), Map.of());
+        String name = file.toRealPath().toString();
+        try (SafeTensors st = SafeTensors.open(file)) {
+            assertArrayEquals(w, st.floats("w"), 0f);
+            // the file stays open for further reads, but none of its pages are mapped into the process any more
+            assertFalse(Files.readString(maps).contains(name), "the tensor's mapping outlives the read");
+            assertArrayEquals(w, st.floats("w"), 0f);
+        }
+    }
+
+    @Test
     void writeRefusesDataThatDoesNotFillTheShape() {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> SafeTensors.write(dir.resolve("x.safetensors"), Map.of("w", Tensor.f32(new float[5], 2, 3)), Map.of()));
