@@ -67,7 +67,8 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
     }
 
     private static void line(StringBuilder b, Item i) {
-        b.append(String.format("  %-72s %,9d MiB%s%n", i.what(), i.bytes() >> 20, i.nativeBytes() > 0 ? " + " + mib(i.nativeBytes()) + " outside the heap" : ""));
+        if (i.bytes() == 0 && i.nativeBytes() > 0) b.append(String.format("  %-72s %,9d MiB outside the heap%n", i.what(), i.nativeBytes() >> 20));
+        else b.append(String.format("  %-72s %,9d MiB%s%n", i.what(), i.bytes() >> 20, i.nativeBytes() > 0 ? " + " + mib(i.nativeBytes()) + " outside the heap" : ""));
     }
 
     static String mib(long bytes) {
