@@ -82,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Path corpus = demoCorpus(cache != null ? cache : Main.defaultCache(), root.resolve("corpus"));
         Path modelDir = root.resolve("model" + suffix);
-        if (!Files.exists(modelDir.resolve("training.json")))
+        if (!Files.exists(modelDir.resolve(OutputSet.MANIFEST))) // trained and sealed (ModelDirectory.seal); else train finishes or resumes it
             run("train", "--corpus", corpus.toString(), "--out", modelDir.toString(), "--preset", "demo", "--arch", arch, "--cache", root.getParent().toString());
         else System.err.println("demo model: reusing " + modelDir);
         Map<String, Double> timings = new LinkedHashMap<>();

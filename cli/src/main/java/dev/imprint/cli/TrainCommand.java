@@ -9,6 +9,7 @@ import dev.imprint.io.AtomicFiles;
 import dev.imprint.io.OutputLock;
 import dev.imprint.model.ByteLevelBpe;
 import dev.imprint.model.HfTokenizer;
+import dev.imprint.model.ModelDirectory;
 import dev.imprint.train.Trainer;
 import dev.imprint.train.TrainingPreset;
 import dev.imprint.train.TrainingSettings;
@@ -61,6 +62,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private int train(TrainingPreset p) throws Exception {
         Files.createDirectories(out);
+        ModelDirectory.unseal(out); // the final files are rewritten below: not a whole set until sealed
         Path tokenizerJson = out.resolve("tokenizer.json");
         String wanted = ByteLevelBpe.gpt2Prefix(p.config().vocabSize());
         if (!Files.exists(tokenizerJson) || !Files.readString(tokenizerJson).equals(wanted)) AtomicFiles.writeString(tokenizerJson, wanted);
@@ -106,8 +108,11 @@ final class TrainCommand implements Callable<Integer> {
             for (Trainer.Evaluation e : r.evaluations())
                 curve.addObject().put("step", e.step()).put("train_loss", e.trainLoss()).put("held_out_loss", e.heldOutLoss());
             AtomicFiles.writeString(out.resolve("training.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(summary));
-            System.out.printf("%s: held-out loss %.3f nats/token (unigram entropy of the held-out split %.3f), %,.0f tokens/s%n",
-                    out, last.heldOutLoss(), unigram, r.tokensPerSecond());
+            ModelDirectory.seal(out, "train", java.util.List.of("training.json"));
+            // a run resumed from its last checkpoint trains no step, so it has no speed to report
+            String speed = r.resumedFrom() >= r.steps() ? "resumed after its last step" : String.format("%,.0f tokens/s", r.tokensPerSecond());
+            System.out.printf("%s: held-out loss %.3f nats/token (unigram entropy of the held-out split %.3f), %s%n",
+                    out, last.heldOutLoss(), unigram, speed);
         }
         return 0;
     }

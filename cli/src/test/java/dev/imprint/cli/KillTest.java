@@ -55,7 +55,8 @@ class KillTest {
      * kill -9 of {@code train}, {@code fit} and {@code corpus build}, 20 times each at seeded random
      * moments, every run continuing from what the killed one before it left; then a run to the end,
      * whose outputs must be byte-identical to an uninterrupted run's (training.json aside: it records
-     * speed and the step a run resumed from), with no temporary file or folder left.
+     * speed and the step a run resumed from; and the model's manifest, which holds its hash), with no
+     * temporary file or folder left.
      */
     @Test
     void killedStagesResumeToTheSameBytes(@TempDir Path dir) throws Exception {
@@ -64,7 +65,10 @@ class KillTest {
         java.util.function.Function<Path, List<String>> train = out -> List.of("train", "--corpus", corpus.toString(), "--out", out.toString(),
                 "--preset", "tiny", "--steps", "40", "--cache", cache);
         Path model = dir.resolve("model-reference");
-        resumeAfterKills("train", train, model, dir.resolve("model-killed"), java.util.Set.of("training.json"));
+        resumeAfterKills("train", train, model, dir.resolve("model-killed"), java.util.Set.of("training.json", "manifest.json"));
+        // the manifest differs only through training.json's hash: it must hold for the killed-and-resumed folder's files
+        assertEquals(List.of("config.json", "model.safetensors", "tokenizer.json", "training.json"),
+                dev.imprint.io.OutputSet.verifyListed(dir.resolve("model-killed")));
 
         java.util.function.Function<Path, List<String>> fit = out -> List.of("fit", "--model", model.toString(), "--corpus", corpus.toString(),
                 "--out", out.toString(), "--fitting-sequences", "16", "--cache", cache);

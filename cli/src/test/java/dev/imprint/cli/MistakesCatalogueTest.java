@@ -295,6 +295,16 @@ class MistakesCatalogueTest {
         Files.delete(noConfig.resolve("config.json"));
         check("model without config.json", 3, "config.json: no such file", () -> query("--prompt", "a", "--completion", "b", "--model", noConfig.toString()));
 
+        Path unfinished = copyModel("unfinished-training");
+        Files.createDirectories(unfinished.resolve("checkpoint"));
+        check("trained model folder without its manifest (training cut short)", 2, "its training has not finished",
+                () -> query("--prompt", "a", "--completion", "b", "--model", unfinished.toString()));
+        Path changed = copyModel("changed-after-training");
+        Files.copy(model.resolve("manifest.json"), changed.resolve("manifest.json"));
+        Files.writeString(changed.resolve("config.json"), Files.readString(changed.resolve("config.json")) + "\n");
+        check("trained model with a file changed after training", 2, "config.json differs from the file that was written",
+                () -> query("--prompt", "a", "--completion", "b", "--model", changed.toString()));
+
         Path cut = copyFactors("truncated-factors");
         Path lambda = cut.resolve("lambda_matrix.safetensors");
         byte[] l = Files.readAllBytes(lambda);
@@ -354,10 +364,12 @@ class MistakesCatalogueTest {
         return to;
     }
 
+    /** The trained model's files as a Hugging Face folder: without the manifest that {@code train} seals its folder with. */
     private Path copyModel(String name) throws IOException {
         Path to = Files.createDirectories(dir.resolve(name));
         try (Stream<Path> files = Files.list(model)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, to.resolve(f.getFileName()));
+            for (Path f : files.filter(Files::isRegularFile).toList())
+                if (!f.getFileName().toString().equals("manifest.json")) Files.copy(f, to.resolve(f.getFileName()));
         }
         return to;
     }

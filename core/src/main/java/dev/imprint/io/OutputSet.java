@@ -118,10 +118,7 @@ public final class OutputSet implements AutoCloseable {
     public void commit() {
         if (committed) throw new IllegalStateException(dir + " is already committed");
         try {
-            ObjectNode manifest = JSON.createObjectNode().put("command", command);
-            ObjectNode files = manifest.putObject("files");
-            for (String name : fileNames(staging)) files.put(name, Sha256.of(List.of(staging.resolve(name))));
-            AtomicFiles.writeString(staging.resolve(MANIFEST), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(manifest) + "\n");
+            writeManifest(staging, command, fileNames(staging));
             Path old = old(dir);
             if (Files.exists(dir)) move(dir, old);
             move(staging, dir);
@@ -133,10 +130,38 @@ public final class OutputSet implements AutoCloseable {
     }
 
     /**
+     * Writes {@code dir}/{@value #MANIFEST}, atomically: {@code command} and the SHA-256 of each of
+     * {@code names} (files in {@code dir}). For a folder whose files are written in place one after
+     * another (a trained model beside its checkpoint), the manifest is removed before the first
+     * and written after the last, so that readers can tell a whole set from a partial one.
+     */
+    public static void writeManifest(Path dir, String command, List<String> names) throws IOException {
+        ObjectNode manifest = JSON.createObjectNode().put("command", command);
+        ObjectNode files = manifest.putObject("files");
+        for (String name : names) files.put(name, Sha256.of(List.of(dir.resolve(name))));
+        AtomicFiles.writeString(dir.resolve(MANIFEST), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(manifest) + "\n");
+    }
+
+    /**
      * The files of a committed set, checked against its manifest: a missing, changed or unlisted
      * file is refused with one line naming it.
      */
     public static List<String> verify(Path dir) {
+        List<String> listed = verifyListed(dir);
+        try {
+            for (String name : fileNames(dir))
+                if (!name.equals(MANIFEST) && !listed.contains(name)) throw new InputException(dir + ": " + name + " is not part of the output set in " + MANIFEST);
+        } catch (IOException e) {
+            throw new InputException(dir + ": cannot list (" + e.getMessage() + ")", e);
+        }
+        return listed;
+    }
+
+    /**
+     * The files {@code dir}'s manifest lists, each checked: a missing or changed one is refused with
+     * one line naming it. Other files in the folder are not looked at.
+     */
+    public static List<String> verifyListed(Path dir) {
         Path manifestFile = dir.resolve(MANIFEST);
         if (!Files.isRegularFile(manifestFile)) throw InputException.notFound(dir + ": no " + MANIFEST + " (not an Imprint output folder)");
         try {
@@ -146,13 +171,15 @@ public final class OutputSet implements AutoCloseable {
             for (var it = files.fields(); it.hasNext(); ) {
                 var e = it.next();
                 listed.add(e.getKey());
-                Path f = dir.resolve(e.getKey());
-                if (!Files.isRegularFile(f)) throw new InputException(dir + ": " + e.getKey() + " is listed in " + MANIFEST + " but missing");
+                String name = e.getKey();
+                if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\"))
+                    throw new InputException(manifestFile + ": lists '" + name + "', which is not a file name in the folder");
+                Path f = dir.resolve(name);
+                if (!Files.isRegularFile(f))
+                    throw InputException.notFound(dir + ": " + e.getKey() + " is listed in " + MANIFEST + " but missing");
                 if (!Sha256.of(List.of(f)).equals(e.getValue().asText()))
                     throw new InputException(dir + ": " + e.getKey() + " differs from the file that was written (its SHA-256 is not the manifest's)");
             }
-            for (String name : fileNames(dir))
-                if (!name.equals(MANIFEST) && !listed.contains(name)) throw new InputException(dir + ": " + name + " is not part of the output set in " + MANIFEST);
             return List.copyOf(listed);
         } catch (IOException e) {
             throw new InputException(manifestFile + ": cannot read (" + e.getMessage() + ")", e);

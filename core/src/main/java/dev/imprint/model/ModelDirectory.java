@@ -2,6 +2,7 @@ package dev.imprint.model;
 
 import dev.imprint.InputException;
 import dev.imprint.io.CheckpointFiles;
+import dev.imprint.io.OutputSet;
 import dev.imprint.io.Sha256;
 
 import java.io.IOException;
@@ -13,6 +14,13 @@ import java.util.List;
 /**
  * A Hugging Face model folder: {@code config.json}, the weights ({@code model.safetensors}, or
  * shards listed by {@code model.safetensors.index.json}) and {@code tokenizer.json}.
+ *
+ * <p>A folder written by {@code imprint train} holds its final files beside the checkpoint they
+ * come from; they are written one after another, and {@value OutputSet#MANIFEST}, listing them
+ * with their SHA-256, is written last ({@link #seal}) and removed before the first is rewritten
+ * ({@link #unseal}). Loading such a folder checks the files against the manifest, and refuses a
+ * folder with a checkpoint but no manifest (training not finished, or killed while writing its
+ * final files), so that a model is never read from files of two runs.
  *
  * @param dir         the folder
  * @param config      its architecture
@@ -41,6 +49,7 @@ public record ModelDirectory(Path dir, ModelConfig config, Parameters parameters
      */
     public static ModelDirectory load(Path dir) {
         ModelConfig c = readConfig(dir);
+        requireWhole(dir);
         Parameters p;
         List<Path> files = new ArrayList<>();
         files.add(dir.resolve("config.json"));
@@ -60,6 +69,42 @@ public record ModelDirectory(Path dir, ModelConfig config, Parameters parameters
             throw new InputException(dir + ": tokenizer.json has " + t.vocabSize() + " tokens but the model's vocabulary is " + c.vocabSize());
         }
         return new ModelDirectory(dir, c, p, t, sha256(files));
+    }
+
+    /** The checkpoint folder {@code imprint train} keeps in a model folder. */
+    public static final String CHECKPOINT = "checkpoint";
+
+    /** Removes the manifest before a trained model's final files are (re)written: until {@link #seal}, the folder is not read. */
+    public static void unseal(Path dir) {
+        try {
+            Files.deleteIfExists(dir.resolve(OutputSet.MANIFEST));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + dir + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Writes the manifest of a trained model's final files, once all of them are written: config, weights, tokenizer and {@code extra}. */
+    public static void seal(Path dir, String command, List<String> extra) {
+        List<String> names = new ArrayList<>();
+        names.add("config.json");
+        try (CheckpointFiles weights = CheckpointFiles.open(dir)) {
+            for (Path f : weights.files()) names.add(f.getFileName().toString());
+        }
+        names.add("tokenizer.json");
+        names.addAll(extra);
+        try {
+            OutputSet.writeManifest(dir, command, names);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + dir + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Refuses a trained folder whose final files are not a whole set (see the class comment). */
+    private static void requireWhole(Path dir) {
+        if (Files.exists(dir.resolve(OutputSet.MANIFEST))) OutputSet.verifyListed(dir);
+        else if (Files.isDirectory(dir.resolve(CHECKPOINT)))
+            throw new InputException(dir + ": its training has not finished (a " + CHECKPOINT + " folder but no " + OutputSet.MANIFEST
+                    + "); run 'imprint train --out " + dir + "' again to finish it");
     }
 
     /** The model, tracking {@code selection}'s layers. */
