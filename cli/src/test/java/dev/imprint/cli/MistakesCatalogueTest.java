@@ -310,6 +310,12 @@ class MistakesCatalogueTest {
         byte[] l = Files.readAllBytes(lambda);
         Files.write(lambda, Arrays.copyOf(l, l.length - 16));
         check("truncated factor file", 2, "lambda_matrix.safetensors", () -> query("--prompt", "a", "--completion", "b", "--factors", cut.toString()));
+        Path flipped = copyFactors("flipped-factors");
+        byte[] fl = Files.readAllBytes(flipped.resolve("lambda_matrix.safetensors"));
+        fl[fl.length - 3] ^= 0x10; // inside the last layer's Λ: a finite, positive value changed in place, the header untouched
+        Files.write(flipped.resolve("lambda_matrix.safetensors"), fl);
+        check("factor value changed on disk", 2, "is damaged (its bytes do not match the CRC32C written with them)",
+                () -> query("--prompt", "a", "--completion", "b", "--factors", flipped.toString()));
         for (double bad : new double[] {Double.NaN, -1}) {
             Path edited = copyFactors("edited-factors-" + bad);
             editFirstValue(edited.resolve("lambda_matrix.safetensors"), bad);

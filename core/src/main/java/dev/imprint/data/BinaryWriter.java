@@ -13,6 +13,8 @@ final class BinaryWriter implements Closeable {
     private final FileChannel channel;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
     private long written;
+    /** CRC32C of everything written, for the store's {@code store.json}. */
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
 
     BinaryWriter(Path path) throws IOException {
         channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -43,6 +45,7 @@ final class BinaryWriter implements Closeable {
     void putBytes(byte[] bytes) throws IOException {
         drain();
         written += bytes.length;
+        crc.update(bytes);
         ByteBuffer b = ByteBuffer.wrap(bytes);
         while (b.hasRemaining()) channel.write(b);
     }
@@ -52,8 +55,15 @@ final class BinaryWriter implements Closeable {
         return written;
     }
 
+    /** The CRC32C of every byte written, as 8 hex digits (what the file's readers check it against). */
+    String crc32c() throws IOException {
+        drain();
+        return dev.imprint.io.Crc32c.hex(crc.getValue());
+    }
+
     private void drain() throws IOException {
         buffer.flip();
+        crc.update(buffer.duplicate());
         while (buffer.hasRemaining()) channel.write(buffer);
         buffer.clear();
     }

@@ -3,6 +3,7 @@ package dev.imprint.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.InputException;
+import dev.imprint.io.Crc32c;
 import dev.imprint.io.OutputLock;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Tokenizer;
@@ -130,6 +131,9 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
                         throw new InputException("store " + storeDir + " is damaged: " + f.fileName + " has " + size + " bytes, expected " + expected);
                     files.put(f, size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena));
                 }
+                String want = info.checksums() == null ? null : info.checksums().get(f.fileName);
+                if (info.checksums() != null && !Crc32c.hex(Crc32c.of(files.get(f))).equals(want))
+                    throw new InputException("store " + storeDir + " is damaged: " + f.fileName + " does not match the CRC32C written with it");
             }
         } catch (IOException e) {
             arena.close();

@@ -20,11 +20,13 @@ package dev.imprint.data;
  * @param chars         number of UTF-16 chars of all document texts
  * @param corpus        the corpus path at build time (informational; not part of the fingerprint)
  * @param tokenizer     the tokenizer id given at build time
+ * @param checksums     each store file's CRC32C (8 hex digits), checked when the store is opened;
+ *                      null in stores written before checksums were kept
  */
 public record StoreInfo(String format, int version, String fingerprint, int seqLen, String packing,
                         int vocabSize, int endOfText, String endOfTextText, int tokenBytes,
                         int documents, int sequences, int pieces, long tokens, long chars,
-                        String corpus, String tokenizer) {
+                        String corpus, String tokenizer, java.util.Map<String, String> checksums) {
     public static final String FORMAT = "imprint-sequence-store";
 
     public StoreInfo {

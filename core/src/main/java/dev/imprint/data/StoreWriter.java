@@ -119,11 +119,13 @@ final class StoreWriter implements AutoCloseable {
         tokens += s.tokens().length;
     }
 
-    private StoreInfo info() {
+    private StoreInfo info() throws IOException {
         var tok = spec.tokenizer();
+        java.util.Map<String, String> checksums = new java.util.TreeMap<>();
+        for (var e : out.entrySet()) checksums.put(e.getKey().fileName, e.getValue().crc32c());
         return new StoreInfo(StoreInfo.FORMAT, SequenceStore.FORMAT_VERSION, fingerprint, spec.seqLen(), spec.packing().describe(),
                 tok.vocabSize(), tok.endOfText(), tok.decode(new int[] {tok.endOfText()}), tokenBytes,
-                documents, sequences, pieces, tokens, chars, spec.corpus().root().toString(), spec.tokenizerId());
+                documents, sequences, pieces, tokens, chars, spec.corpus().root().toString(), spec.tokenizerId(), checksums);
     }
 
     @Override

@@ -36,6 +36,14 @@ import java.util.Map;
  * one tensor is being read (method §3.4: loading a checkpoint does not hold the file beside the heap).
  */
 public final class SafeTensors implements AutoCloseable {
+    /**
+     * Metadata key of the CRC32C of each tensor's bytes, 8 hex digits per tensor in header order,
+     * comma-separated. Imprint writes it into every file it writes, and a read of a tensor from a
+     * file that has it checks the tensor's bytes against it (method §3.5): a value changed on disk
+     * is named, not used. Files from elsewhere, without the key, are read unchecked.
+     */
+    public static final String CRC32C_KEY = "imprint.crc32c";
+
     /** Largest header accepted: generous for millions of tensors, small enough to reject garbage. */
     static final long MAX_HEADER_BYTES = 100L << 20;
     /** Trailing tokens after the header object are an error; trailing spaces (the padding) are not. */
@@ -189,14 +197,35 @@ public final class SafeTensors implements AutoCloseable {
     private final long dataStart;
     private final Map<String, Info> tensors;
     private final Map<String, String> metadata;
+    /** Tensor → the CRC32C written for it; empty for files without {@value #CRC32C_KEY}. */
+    private final Map<String, Integer> checksums;
 
     private SafeTensors(Path path, FileChannel channel, long dataStart, Map<String, Info> tensors, Map<String, String> metadata) {
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
         this.tensors = tensors;
-        this.metadata = metadata;
+        this.checksums = checksums(path, tensors, metadata.get(CRC32C_KEY));
+        Map<String, String> m = new LinkedHashMap<>(metadata);
+        m.remove(CRC32C_KEY);
+        this.metadata = Collections.unmodifiableMap(m);
     }
+
+    private static Map<String, Integer> checksums(Path path, Map<String, Info> tensors, String value) {
+        if (value == null) return Map.of();
+        String[] hex = value.isEmpty() ? new String[0] : value.split(",", -1);
+        if (hex.length != tensors.size())
+            throw bad(path, CRC32C_KEY + " lists " + hex.length + " checksums for " + tensors.size() + " tensors");
+        Map<String, Integer> out = new java.util.HashMap<>();
+        int i = 0;
+        for (String name : tensors.keySet()) {
+            String h = hex[i++];
+            if (!h.matches("[0-9a-f]{8}")) throw bad(path, CRC32C_KEY + " entry '" + h + "' is not 8 hex digits");
+            out.put(name, Integer.parseUnsignedInt(h, 16));
+        }
+        return out;
+    }
+
 
     /** Opens and validates a safetensors file. */
     public static SafeTensors open(Path path) {
@@ -244,12 +273,17 @@ public final class SafeTensors implements AutoCloseable {
      * them, which unmaps the pages.
      */
     private MemorySegment map(Info info, Arena arena) {
-        if (info.end() == info.begin()) return MemorySegment.NULL;
-        try {
-            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.end() - info.begin(), arena);
+        MemorySegment s;
+        if (info.end() == info.begin()) s = MemorySegment.NULL;
+        else try {
+            s = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.end() - info.begin(), arena);
         } catch (IOException e) {
             throw new UncheckedIOException(path + ": cannot read tensor '" + info.name() + "' (" + e.getMessage() + ")", e);
         }
+        Integer want = checksums.get(info.name());
+        if (want != null && Crc32c.of(s) != want)
+            throw new InputException(path + ": tensor '" + info.name() + "' is damaged (its bytes do not match the CRC32C written with them)");
+        return s;
     }
 
     private static Map<String, Info> parseHeader(Path path, String header, long dataLen, Map<String, String> meta) {
@@ -338,6 +372,7 @@ public final class SafeTensors implements AutoCloseable {
         return tensors;
     }
 
+    /** The file's string metadata, without the checksums ({@value #CRC32C_KEY}), which reads check themselves. */
     public Map<String, String> metadata() {
         return metadata;
     }
@@ -464,13 +499,17 @@ public final class SafeTensors implements AutoCloseable {
         private final java.util.Set<String> written = new java.util.HashSet<>();
         private boolean flushed;
         private final long dataStart;
+        /** Where the {@value #CRC32C_KEY} value starts in the file, and each tensor's CRC32C once written. */
+        private final long checksumsAt;
+        private final Map<String, Integer> checksums = new java.util.HashMap<>();
 
-        private Writer(Path target, AtomicFiles.Pending pending, FileChannel channel, Map<String, Entry> entries, long dataStart) {
+        private Writer(Path target, AtomicFiles.Pending pending, FileChannel channel, Map<String, Entry> entries, long dataStart, long checksumsAt) {
             this.target = target;
             this.pending = pending;
             this.channel = channel;
             this.entries = entries;
             this.dataStart = dataStart;
+            this.checksumsAt = checksumsAt;
             long offset = 0;
             for (Map.Entry<String, Entry> e : entries.entrySet()) {
                 offsets.put(e.getKey(), offset);
@@ -478,13 +517,17 @@ public final class SafeTensors implements AutoCloseable {
             }
         }
 
-        /** Starts {@code target} with the given entries (in header order) and metadata. */
+        /**
+         * Starts {@code target} with the given entries (in header order) and metadata. The metadata
+         * gets {@value #CRC32C_KEY} (replacing one passed in), zeros until {@link #flush()} writes
+         * the tensors' checksums over them.
+         */
         public static Writer create(Path target, Map<String, Entry> entries, Map<String, String> metadata) {
             ObjectNode header = JSON.createObjectNode();
-            if (metadata != null && !metadata.isEmpty()) {
-                ObjectNode m = header.putObject("__metadata__");
-                metadata.forEach(m::put);
-            }
+            ObjectNode m = header.putObject("__metadata__");
+            if (metadata != null) metadata.forEach((k, v) -> { if (!k.equals(CRC32C_KEY)) m.put(k, v); });
+            String zeros = String.join(",", java.util.Collections.nCopies(entries.size(), "00000000"));
+            m.put(CRC32C_KEY, zeros);
             long offset = 0;
             for (Map.Entry<String, Entry> e : entries.entrySet()) {
                 checkShape(e.getValue(), e.getValue().shape());
@@ -504,6 +547,9 @@ public final class SafeTensors implements AutoCloseable {
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
+            // the value's place: the key, quoted, then a colon and the opening quote (Jackson writes compact JSON)
+            byte[] key = ("\"" + CRC32C_KEY + "\":\"").getBytes(StandardCharsets.UTF_8);
+            long checksumsAt = 8 + indexOf(h, key) + key.length;
             int padded = (h.length + 7) / 8 * 8;
             byte[] hp = new byte[padded];
             System.arraycopy(h, 0, hp, 0, h.length);
@@ -518,7 +564,7 @@ public final class SafeTensors implements AutoCloseable {
                     ch.close();
                     throw e;
                 }
-                return new Writer(target, pending, ch, new LinkedHashMap<>(entries), 8 + padded);
+                return new Writer(target, pending, ch, new LinkedHashMap<>(entries), 8 + padded, checksumsAt);
             } catch (IOException e) {
                 pending.close();
                 throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
@@ -538,16 +584,18 @@ public final class SafeTensors implements AutoCloseable {
             dataBytes(name, t);
             if (!written.add(name)) throw new IllegalStateException(target + ": tensor '" + name + "' written twice");
             long position = dataStart + offsets.get(name);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
             try {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
                 switch (t) {
-                    case F32Tensor f -> { for (float x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putFloat(x); } }
-                    case F64Tensor f -> { for (double x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putDouble(x); } }
-                    case I64Tensor f -> { for (long x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putLong(x); } }
-                    case F16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putShort(x); } }
-                    case BF16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position); buf.putShort(x); } }
+                    case F32Tensor f -> { for (float x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position, crc); buf.putFloat(x); } }
+                    case F64Tensor f -> { for (double x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position, crc); buf.putDouble(x); } }
+                    case I64Tensor f -> { for (long x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position, crc); buf.putLong(x); } }
+                    case F16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position, crc); buf.putShort(x); } }
+                    case BF16Tensor f -> { for (short x : f.data()) { if (buf.remaining() < 8) position = drain(channel, buf, position, crc); buf.putShort(x); } }
                 }
-                drain(channel, buf, position);
+                drain(channel, buf, position, crc);
+                checksums.put(name, (int) crc.getValue());
             } catch (IOException ex) {
                 throw new UncheckedIOException("cannot write " + target + ": " + ex.getMessage(), ex);
             }
@@ -562,7 +610,13 @@ public final class SafeTensors implements AutoCloseable {
             if (flushed) return;
             for (String name : entries.keySet())
                 if (!written.contains(name)) throw new IllegalStateException(target + ": tensor '" + name + "' was never written");
+            StringBuilder hex = new StringBuilder();
+            for (String name : entries.keySet()) {
+                if (!hex.isEmpty()) hex.append(',');
+                hex.append(Crc32c.hex(checksums.get(name)));
+            }
             try {
+                writeFully(channel, ByteBuffer.wrap(hex.toString().getBytes(StandardCharsets.US_ASCII)), checksumsAt);
                 channel.force(false);
                 channel.close();
             } catch (IOException e) {
@@ -589,12 +643,22 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
-    /** Writes {@code buf}'s contents at {@code position}; returns the position after them, the buffer cleared. */
-    private static long drain(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    /** Writes {@code buf}'s contents at {@code position}, adding them to {@code crc}; returns the position after them, the buffer cleared. */
+    private static long drain(FileChannel ch, ByteBuffer buf, long position, java.util.zip.CRC32C crc) throws IOException {
+        crc.update(buf.array(), 0, buf.position());
         buf.flip();
         long end = writeFully(ch, buf, position);
         buf.clear();
         return end;
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) if (haystack[i + j] != needle[j]) continue outer;
+            return i;
+        }
+        throw new IllegalStateException("no " + new String(needle, StandardCharsets.UTF_8) + " in the header");
     }
 
     private static long writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {

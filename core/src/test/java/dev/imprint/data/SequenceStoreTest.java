@@ -224,6 +224,23 @@ class SequenceStoreTest {
         SequenceStore.openOrBuild(corpus, dir, tok, "t", 8, r2).close();
         assertTrue(r2.built());
 
+        // a token id changed in place, the file's size unchanged: only its checksum can tell
+        Path tokens = dir.resolve("tokens.bin");
+        byte[] t = Files.readAllBytes(tokens);
+        java.util.zip.CRC32C written = new java.util.zip.CRC32C();
+        written.update(t);
+        assertTrue(Files.readString(dir.resolve("store.json")).contains(String.format("\"tokens.bin\" : \"%08x\"", written.getValue())),
+                "store.json records tokens.bin's CRC32C");
+        t[2] ^= 0x01;
+        Files.write(tokens, t);
+        assertEquals("store " + dir + " is damaged: tokens.bin does not match the CRC32C written with it",
+                assertThrows(InputException.class, () -> SequenceStore.open(dir)).getMessage());
+        Recorder r3 = new Recorder();
+        try (SequenceStore store = SequenceStore.openOrBuild(corpus, dir, tok, "t", 8, r3)) {
+            assertArrayEquals(first, store.sequence(0));
+        }
+        assertTrue(r3.built(), "a damaged store is rebuilt");
+
         Files.createDirectories(dir.resolve(".build-stale"));
         SequenceStore.build(new StoreSpec(Corpus.open(corpus), tok, "t", 8), dir, Progress.NONE).close();
         assertFalse(Files.exists(dir.resolve(".build-stale")), "leftovers of a killed build are removed");

@@ -58,6 +58,34 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aByteChangedOnDiskIsNamedWithItsTensor() throws IOException {
+        Path file = dir.resolve("checked.safetensors");
+        float[] a = {1f, 2f, 3f}, b = {4f, 5f};
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("a", Tensor.f32(a, 3));
+        t.put("b", Tensor.f32(b, 2));
+        SafeTensors.write(file, t, Map.of("format", "pt"));
+        byte[] bytes = Files.readAllBytes(file);
+        long headerLen = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        // the header's checksums are the CRC32C of each tensor's bytes, computed here from the file itself
+        String header = new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8);
+        java.util.zip.CRC32C ca = new java.util.zip.CRC32C(), cb = new java.util.zip.CRC32C();
+        ca.update(bytes, 8 + (int) headerLen, 12);
+        cb.update(bytes, 8 + (int) headerLen + 12, 8);
+        assertTrue(header.contains(String.format("\"%s\":\"%08x,%08x\"", SafeTensors.CRC32C_KEY, ca.getValue(), cb.getValue())), header);
+        try (SafeTensors st = SafeTensors.open(file)) {
+            assertEquals(Map.of("format", "pt"), st.metadata(), "the checksums are not user metadata");
+        }
+        bytes[8 + (int) headerLen + 13] ^= 0x01; // one bit of b's first value
+        Files.write(file, bytes);
+        try (SafeTensors st = SafeTensors.open(file)) {
+            assertArrayEquals(a, st.floats("a"), 0f, "the tensors around it still read");
+            InputException e = assertThrows(InputException.class, () -> st.floats("b"));
+            assertEquals(file + ": tensor 'b' is damaged (its bytes do not match the CRC32C written with them)", e.getMessage());
+        }
+    }
+
+    @Test
     void aReadMapsOnlyWhileItCopies() throws IOException {
         Path maps = Path.of("/proc/self/maps");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux's /proc to see the mappings");
