@@ -52,8 +52,21 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private final int vocabSize;
     private final int endOfText;
     private final OptionalInt beginOfText;
-    /** Whether long texts may be encoded in pieces cut before words ({@link #splitsBeforeWords}). */
-    private final boolean chunkable;
+    /** How long texts may be encoded in pieces ({@link #piecesOf}). */
+    private final Pieces pieces;
+
+    /** How a long text may be encoded in pieces that give exactly the whole text's tokens. */
+    enum Pieces {
+        /** Only whole. */
+        WHOLE,
+        /** Cut before a space between letters; each piece encoded as it is (byte-level pre-tokenizers). */
+        AT_WORDS,
+        /**
+         * Cut before a space between letters; a piece after the first is encoded without its space,
+         * which the tokenizer's prepended "▁" stands for (SentencePiece-style BPE).
+         */
+        AT_WORDS_SPACE_PREPENDED
+    }
 
     /**
      * Texts longer than this are encoded in pieces of about this many characters, when the
@@ -62,13 +75,13 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      */
     static final int CHUNK_CHARS = 1 << 18;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, Path file, int vocabSize, int endOfText, OptionalInt beginOfText, boolean chunkable) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, Path file, int vocabSize, int endOfText, OptionalInt beginOfText, Pieces pieces) {
         this.tokenizer = tokenizer;
         this.file = file;
         this.vocabSize = vocabSize;
         this.endOfText = endOfText;
         this.beginOfText = beginOfText;
-        this.chunkable = chunkable;
+        this.pieces = pieces;
     }
 
     /** Loads a tokenizer.json whose vocabulary contains {@code <|endoftext|>}. */
@@ -113,7 +126,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         }
         try {
             OptionalInt bos = beginOfText(tokenizerJson, t, configFile, config, v);
-            return new HfTokenizer(t, tokenizerJson, v.size, eot, bos, splitsBeforeWords(root));
+            return new HfTokenizer(t, tokenizerJson, v.size, eot, bos, piecesOf(root));
         } catch (RuntimeException e) {
             t.close();
             throw e;
@@ -181,9 +194,46 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      * regex) and of Llama 3 and Qwen2 (their Split regex, then ByteLevel), whose splits all start a
      * pre-token at a space followed by a letter when a letter precedes it (method §1.1); with no
      * normalizer, or only a Unicode normal form (which never joins a letter to a following space),
-     * and no added token containing whitespace. SentencePiece-style tokenizers (a normalizer that
-     * prepends "▁" to the whole text) and pre-tokenizers that add a prefix space are encoded whole.
+     * and no added token containing whitespace. SentencePiece-style tokenizers are handled by
+     * {@link #prependsSpaceToWords}; pre-tokenizers that add a prefix space are encoded whole.
      */
+    static Pieces piecesOf(JsonNode root) {
+        if (splitsBeforeWords(root)) return Pieces.AT_WORDS;
+        if (prependsSpaceToWords(root)) return Pieces.AT_WORDS_SPACE_PREPENDED;
+        return Pieces.WHOLE;
+    }
+
+    /**
+     * Whether a SentencePiece-style BPE (Llama 2, Mistral: a normalizer that prepends "▁" to the text
+     * and replaces every space by "▁", no pre-tokenizer) never merges across a "▁" that follows a
+     * letter: true when no token of its vocabulary has a "▁" after another character, so that a
+     * space between letters always starts a token. Then the text after such a space encodes, with
+     * the "▁" the normalizer prepends, to the same tokens as in the whole text (method §1.1).
+     */
+    static boolean prependsSpaceToWords(JsonNode root) {
+        JsonNode norms = root.path("normalizer").path("normalizers");
+        if (!root.path("normalizer").path("type").asText().equals("Sequence") || norms.size() != 2) return false;
+        JsonNode prepend = norms.get(0), replace = norms.get(1);
+        if (!prepend.path("type").asText().equals("Prepend") || !prepend.path("prepend").asText().equals("▁")) return false;
+        if (!replace.path("type").asText().equals("Replace") || !replace.path("pattern").path("String").asText().equals(" ")
+                || !replace.path("content").asText().equals("▁")) return false;
+        JsonNode pre = root.path("pre_tokenizer");
+        if (!pre.isMissingNode() && !pre.isNull()) return false;
+        JsonNode model = root.path("model");
+        if (!model.path("type").asText().equals("BPE") || !model.path("vocab").isObject()) return false;
+        JsonNode dropout = model.path("dropout");
+        if (!dropout.isMissingNode() && !dropout.isNull()) return false;
+        for (JsonNode added : root.path("added_tokens"))
+            if (added.path("content").asText().chars().anyMatch(c -> Character.isWhitespace(c) || c == '▁')) return false;
+        for (var it = model.path("vocab").fieldNames(); it.hasNext(); ) {
+            String token = it.next();
+            int lead = 0;
+            while (lead < token.length() && token.charAt(lead) == '▁') lead++;
+            if (token.indexOf('▁', lead) >= 0) return false;
+        }
+        return true;
+    }
+
     static boolean splitsBeforeWords(JsonNode root) {
         JsonNode normalizer = root.path("normalizer");
         if (!normalizer.isMissingNode() && !normalizer.isNull() && !normalizer.path("type").asText().matches("NF(K?)(C|D)")) return false;
@@ -272,7 +322,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
 
     @Override
     public int[] encode(String text) {
-        if (chunkable && text.length() > CHUNK_CHARS) return encodeWithOffsets(text).ids();
+        if (pieces != Pieces.WHOLE && text.length() > CHUNK_CHARS) return encodeWithOffsets(text).ids();
         return toInts(rustEncode(text).getIds());
     }
 
@@ -284,7 +334,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      */
     @Override
     public Encoding encodeWithOffsets(String text) {
-        return encodeWithOffsets(text, chunkable ? CHUNK_CHARS : Integer.MAX_VALUE);
+        return encodeWithOffsets(text, pieces != Pieces.WHOLE ? CHUNK_CHARS : Integer.MAX_VALUE);
     }
 
     /** The encoding of {@code text}, made from pieces of about {@code chunk} characters cut at word starts. */
@@ -292,9 +342,13 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         if (text.length() <= chunk) return encodeWhole(text);
         int[] ids = new int[0], start = new int[0], end = new int[0];
         int n = 0;
+        boolean dropSpace = pieces == Pieces.AT_WORDS_SPACE_PREPENDED;
         for (int from = 0; from < text.length(); ) {
             int to = wordStart(text, from, chunk);
-            Encoding piece = encodeWhole(text.substring(from, to));
+            // a piece after the first starts at a space; with a prepended "▁" the space is left out and stands in that "▁"
+            int skip = dropSpace && from > 0 ? 1 : 0;
+            Encoding piece = encodeWhole(text.substring(from + skip, to));
+            if (skip == 1 && piece.ids().length > 0 && piece.charStart()[0] == 0) piece.charStart()[0] = -1; // the "▁" token spans the space
             int m = piece.ids().length;
             if (n + m > ids.length) {
                 int capacity = Math.max(n + m, ids.length + (ids.length >> 1));
@@ -304,8 +358,8 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             }
             System.arraycopy(piece.ids(), 0, ids, n, m);
             for (int k = 0; k < m; k++) {
-                start[n + k] = piece.charStart()[k] + from;
-                end[n + k] = piece.charEnd()[k] + from;
+                start[n + k] = piece.charStart()[k] + from + skip;
+                end[n + k] = piece.charEnd()[k] + from + skip;
             }
             n += m;
             from = to;

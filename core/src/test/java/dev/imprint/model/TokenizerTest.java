@@ -201,7 +201,13 @@ class TokenizerTest {
             tokenizers.add(HfTokenizer.load(write("split" + v + "/tokenizer.json", root.toString())));
         }
         assertTrue(HfTokenizer.splitsBeforeWords(json.readTree(ByteLevelBpe.gpt2Prefix(4096))));
-        assertTrue(!HfTokenizer.splitsBeforeWords(json.readTree(SpecialTokensTest.sentencePieceTokenizer(true))), "SentencePiece is encoded whole");
+        assertTrue(!HfTokenizer.splitsBeforeWords(json.readTree(SpecialTokensTest.sentencePieceTokenizer(true))), "SentencePiece is not byte-level");
+        assertEquals(HfTokenizer.Pieces.AT_WORDS_SPACE_PREPENDED, HfTokenizer.piecesOf(json.readTree(SpecialTokensTest.sentencePieceTokenizer(true))));
+        tokenizers.add(HfTokenizer.load(write("sp/tokenizer.json", SpecialTokensTest.sentencePieceTokenizer(false)), () -> 2));
+        // a vocabulary with a token that joins a letter to a following "▁" can merge across the space: encoded whole
+        var joining = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(SpecialTokensTest.sentencePieceTokenizer(false));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) joining.path("model").path("vocab")).put("o▁", 4000);
+        assertEquals(HfTokenizer.Pieces.WHOLE, HfTokenizer.piecesOf(joining));
         java.util.SplittableRandom random = new java.util.SplittableRandom(0x5EED_0004L);
         String[] parts = {"whale", " whale", "  ", " ", "\n", "\n\n", "It's", " don't", "42", " 1234567", "café", " naïve", "世界", " 👋🏽",
                 "e\u0301", ",", ". ", "—", "\t", "<|endoftext|>", "x=", "(", "))", "Ishmael", " I'm"};
