@@ -95,7 +95,9 @@ final class DemoCommand implements Callable<Integer> {
             LanguageModel model = dir.model(LayerSelection.MLP);
             long t1 = System.nanoTime();
             Strategy ekfac = Strategy.defaultStrategy();
-            Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), root.resolve("factors" + suffix),
+            Path factors = root.resolve("factors" + suffix);
+            dropFactorsOfAnotherModel(factors, dir.fingerprint());
+            Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), factors,
                     new InfluenceAnalysis.FitSettings(ekfac, fitting, 8, 0, FittingPass.Labels.SAMPLED), Damping.paperDefault(), new FitCommand.StageBars());
             timings.put("fit_s", seconds(t1));
             String key = String.join("|", dir.fingerprint(), store.fingerprint(), Integer.toString(fitting), candidates, rank,
@@ -134,6 +136,20 @@ final class DemoCommand implements Callable<Integer> {
     private static final String KEY_FILE = ".demo-key";
     /** The files of a results folder, the demo's key among them. */
     static final java.util.Set<String> RESULT_FILES = java.util.Set.of(ResultsJson.FILE, ResultsJson.SCORES, HtmlReport.FILE, KEY_FILE);
+
+    /**
+     * The demo's cached factors are its own: when they were fitted for another model (the demo
+     * model retrained, or rewritten by a newer Imprint), they are removed and fitted again rather
+     * than refused, as a user's factors folder would be.
+     */
+    private static void dropFactorsOfAnotherModel(Path factors, String modelFingerprint) throws IOException {
+        Path args = factors.resolve(dev.imprint.curvature.CurvatureFactors.ARGUMENTS_FILE);
+        if (!Files.isRegularFile(args)) return;
+        String fitted = dev.imprint.io.JsonFiles.readObject(args).path("model_fingerprint").asText();
+        if (fitted.startsWith(modelFingerprint + "|")) return;
+        System.err.println("demo factors: fitted for another model; fitting them again");
+        dev.imprint.io.AtomicFiles.deleteTree(factors);
+    }
 
     private static double seconds(long since) {
         return (System.nanoTime() - since) / 1e9;
