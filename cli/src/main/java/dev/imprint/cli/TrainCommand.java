@@ -62,10 +62,15 @@ final class TrainCommand implements Callable<Integer> {
 
     private int train(TrainingPreset p) throws Exception {
         Files.createDirectories(out);
-        ModelDirectory.unseal(out); // the final files are rewritten below: not a whole set until sealed
         Path tokenizerJson = out.resolve("tokenizer.json");
         String wanted = ByteLevelBpe.gpt2Prefix(p.config().vocabSize());
-        if (!Files.exists(tokenizerJson) || !Files.readString(tokenizerJson).equals(wanted)) AtomicFiles.writeString(tokenizerJson, wanted);
+        if (!Files.exists(tokenizerJson) || !Files.readString(tokenizerJson).equals(wanted)) {
+            // another vocabulary: a fresh training, which a checkpoint of this one cannot continue
+            if (ModelDirectory.hasCheckpoint(out))
+                throw dev.imprint.InputException.mismatch(out + ": its checkpoint was written for another vocabulary (tokenizer.json differs); use another --out or delete the checkpoint");
+            ModelDirectory.unseal(out);
+            AtomicFiles.writeString(tokenizerJson, wanted);
+        }
         TrainingSettings settings = p.settings(steps != null ? steps : p.steps(), seed);
         try (HfTokenizer tok = HfTokenizer.load(tokenizerJson);
              SequenceStore store = StoreCache.forCorpus(corpus, cache != null ? cache : Main.defaultCache(), tok,
@@ -73,6 +78,8 @@ final class TrainCommand implements Callable<Integer> {
             System.err.printf("training %s %s (%,d parameters) on %,d sequences of %d tokens, %d steps of %d sequences%n",
                     p.config().family().modelType(), p.name(), p.config().parameterCount(), store.size(), store.seqLen(), settings.steps(), settings.batchSize());
             Trainer trainer = new Trainer(p.config(), store, settings, out);
+            trainer.requireResumable(); // a checkpoint of other settings is refused before anything is rewritten
+            ModelDirectory.unseal(out); // the final files are rewritten below: not a whole set until sealed
             Trainer.Result r;
             try (ProgressBar bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(settings.steps())
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))

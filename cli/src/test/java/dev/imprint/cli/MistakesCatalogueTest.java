@@ -120,6 +120,8 @@ class MistakesCatalogueTest {
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "-3", "--cache", cache));
         check("train --steps 0", 2, "--steps must be at least 1, not 0",
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "0", "--cache", cache));
+        check("train a finished model again with other --steps", 4, "checkpoint was written with other training settings",
+                () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "20", "--cache", cache));
         check("fit --factor-blocks 0", 2, "--factor-blocks must be at least 1, not 0",
                 () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--factor-blocks", "0", "--cache", cache));
         check("fit --factor-blocks past a layer's width", 2, "factor blocks for layer",
@@ -297,6 +299,7 @@ class MistakesCatalogueTest {
 
         Path unfinished = copyModel("unfinished-training");
         Files.createDirectories(unfinished.resolve("checkpoint"));
+        Files.writeString(unfinished.resolve("checkpoint/state.json"), "{}");
         check("trained model folder without its manifest (training cut short)", 2, "its training has not finished",
                 () -> query("--prompt", "a", "--completion", "b", "--model", unfinished.toString()));
         Path changed = copyModel("changed-after-training");

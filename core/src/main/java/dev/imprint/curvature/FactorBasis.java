@@ -95,6 +95,23 @@ public record FactorBasis(Blocks blocks, float[] vectors, double[] values) {
         }
     }
 
+    /**
+     * The eigenvectors {@code which} (indices into λ) as the columns of a dense (n, k) matrix, zero
+     * outside each one's block.
+     */
+    public Mat columns(int[] which) {
+        int n = dim();
+        Mat out = Mat.zeros(n, which.length);
+        for (int c = 0; c < which.length; c++) {
+            int j = which[c], k = 0;
+            if (j < 0 || j >= n) throw new IllegalArgumentException("eigenvector " + j + " outside 0.." + (n - 1));
+            while (blocks.start(k) + blocks.size(k) <= j) k++;
+            int s = blocks.start(k), b = blocks.size(k), from = (int) blocks.packedStart(k);
+            for (int i = 0; i < b; i++) out.data()[(s + i) * which.length + c] = vectors[from + i * b + (j - s)];
+        }
+        return out;
+    }
+
     /** Q as a dense (n, n) float64 matrix, zero off the blocks: for the float64 reference path. */
     public double[] dense() {
         int n = dim();

@@ -129,11 +129,11 @@ public final class SequenceStore implements AutoCloseable, SequenceSource {
                     long size = ch.size(), expected = f.expectedBytes(info);
                     if (expected >= 0 && size != expected)
                         throw new InputException("store " + storeDir + " is damaged: " + f.fileName + " has " + size + " bytes, expected " + expected);
+                    String want = info.checksums() == null ? null : info.checksums().get(f.fileName);
+                    if (info.checksums() != null && !Crc32c.hex(Crc32c.of(ch)).equals(want))
+                        throw new InputException("store " + storeDir + " is damaged: " + f.fileName + " does not match the CRC32C written with it");
                     files.put(f, size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena));
                 }
-                String want = info.checksums() == null ? null : info.checksums().get(f.fileName);
-                if (info.checksums() != null && !Crc32c.hex(Crc32c.of(files.get(f))).equals(want))
-                    throw new InputException("store " + storeDir + " is damaged: " + f.fileName + " does not match the CRC32C written with it");
             }
         } catch (IOException e) {
             arena.close();

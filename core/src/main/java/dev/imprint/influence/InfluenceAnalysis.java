@@ -180,6 +180,14 @@ public final class InfluenceAnalysis {
     /** As above, keeping at most {@code cacheBytes} of preconditioners in memory (each layer's read from disk when needed). */
     public static Preconditioners openFitted(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir,
                                              Strategy strategy, Damping damping, long cacheBytes) {
+        return strategy.preconditioners(openFactors(model, store, modelFingerprint, factorsDir, strategy), damping, cacheBytes).preload();
+    }
+
+    /**
+     * The fitted factors of {@code factorsDir}, checked against the model and store, with every
+     * stage {@code strategy} reads present and undamaged; refused in one line otherwise.
+     */
+    public static CurvatureFactors openFactors(LanguageModel model, SequenceStore store, String modelFingerprint, Path factorsDir, Strategy strategy) {
         Path file = factorsDir.resolve(CurvatureFactors.ARGUMENTS_FILE);
         if (!java.nio.file.Files.exists(file))
             throw InputException.notFound(factorsDir + ": no fitted factors here (run 'imprint fit' first)");
@@ -204,7 +212,7 @@ public final class InfluenceAnalysis {
             if (problem != null)
                 throw new InputException(factorsDir + ": the " + stage.title() + " cannot be used: " + problem + " (run 'imprint fit' again to refit it)");
         }
-        return strategy.preconditioners(factors, damping, cacheBytes).preload();
+        return factors;
     }
 
     /**
@@ -382,7 +390,7 @@ public final class InfluenceAnalysis {
     }
 
     /** A query's gradient, preconditioned at full rank (method §4). */
-    private static PreparedQuery prepare(LanguageModel model, Preconditioners preconditioners, Query query) {
+    public static PreparedQuery prepare(LanguageModel model, Preconditioners preconditioners, Query query) {
         return QueryGradient.compute(model, query).preconditionInPlace(preconditioners, model.trackedLayers());
     }
 

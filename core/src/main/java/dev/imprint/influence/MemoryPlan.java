@@ -166,8 +166,10 @@ public record MemoryPlan(String command, long heap, List<Item> fixed, List<Item>
         // the scorer's copy of every query and the one being prepared (preconditioned in place), with one layer's three GEMM results
         fixed.add(queries == 0 ? new Item("one sequence's gradient and its rotations, a layer at a time", 3 * largestLayer)
                 : new Item("queries: " + queries + " prepared at full rank, one being prepared", (queries + 1L) * perQuery + 3 * largestLayer));
-        long cache = Math.max(largest, Math.min(heap - sum(fixed) - loading, totalPreconditioners(strategy, model, blocks)));
-        List<Item> steps = List.of(new Item("preconditioners, read a layer at a time (largest " + mib(largest) + ")", cache + loading));
+        // all of them kept when they fit; otherwise a cache and, beside it, the one layer read past it
+        long total = totalPreconditioners(strategy, model, blocks), room = heap - sum(fixed) - loading;
+        long cache = room >= total ? total : Math.max(0, room - largest), held = cache >= total ? total : cache + largest;
+        List<Item> steps = List.of(new Item("preconditioners, read a layer at a time (largest " + mib(largest) + ")", held + loading));
         return new MemoryPlan(queries == 0 ? "self-influence" : "query", heap, fixed, steps, cache);
     }
 

@@ -207,7 +207,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      * Whether a SentencePiece-style BPE (Llama 2, Mistral: a normalizer that prepends "▁" to the text
      * and replaces every space by "▁", no pre-tokenizer) never merges across a "▁" that follows a
      * letter: true when no token of its vocabulary has a "▁" after another character, so that a
-     * space between letters always starts a token. Then the text after such a space encodes, with
+     * space between letters always starts a token, and no added token starts with a letter. Then the text after such a space encodes, with
      * the "▁" the normalizer prepends, to the same tokens as in the whole text (method §1.1).
      */
     static boolean prependsSpaceToWords(JsonNode root) {
@@ -223,8 +223,14 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         if (!model.path("type").asText().equals("BPE") || !model.path("vocab").isObject()) return false;
         JsonNode dropout = model.path("dropout");
         if (!dropout.isMissingNode() && !dropout.isNull()) return false;
-        for (JsonNode added : root.path("added_tokens"))
-            if (added.path("content").asText().chars().anyMatch(c -> Character.isWhitespace(c) || c == '▁')) return false;
+        for (JsonNode added : root.path("added_tokens")) {
+            String content = added.path("content").asText();
+            if (content.chars().anyMatch(c -> Character.isWhitespace(c) || c == '▁')) return false;
+            // an added token is matched before normalization, and the "▁" is prepended to each text
+            // between added tokens: one starting with a letter could begin a piece, where the whole
+            // text has a "▁" before it
+            if (!content.isEmpty() && Character.isLetter(content.codePointAt(0))) return false;
+        }
         for (var it = model.path("vocab").fieldNames(); it.hasNext(); ) {
             String token = it.next();
             int lead = 0;

@@ -99,10 +99,15 @@ public record ModelDirectory(Path dir, ModelConfig config, Parameters parameters
         }
     }
 
+    /** Whether {@code dir} holds a training checkpoint (in place, or left aside by a kill during its swap). */
+    public static boolean hasCheckpoint(Path dir) {
+        return Files.exists(dir.resolve(CHECKPOINT).resolve("state.json")) || Files.exists(dir.resolve(CHECKPOINT + ".old").resolve("state.json"));
+    }
+
     /** Refuses a trained folder whose final files are not a whole set (see the class comment). */
     private static void requireWhole(Path dir) {
         if (Files.exists(dir.resolve(OutputSet.MANIFEST))) OutputSet.verifyListed(dir);
-        else if (Files.isDirectory(dir.resolve(CHECKPOINT)))
+        else if (hasCheckpoint(dir))
             throw new InputException(dir + ": its training has not finished (a " + CHECKPOINT + " folder but no " + OutputSet.MANIFEST
                     + "); run 'imprint train --out " + dir + "' again to finish it");
     }

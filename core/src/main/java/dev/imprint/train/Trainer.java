@@ -78,6 +78,16 @@ public final class Trainer {
         return heldOut.clone();
     }
 
+    /**
+     * Refuses, before anything is written, a checkpoint in {@code out} that this training cannot
+     * continue (other settings, model or data); {@link #run} would refuse it too, later.
+     */
+    public void requireResumable() {
+        Path ckpt = out.resolve("checkpoint");
+        recoverSwap(ckpt);
+        if (Files.exists(ckpt.resolve("state.json"))) readState(ckpt);
+    }
+
     /** Runs (or resumes) training and writes the final weights to {@code out/model.safetensors}. */
     public Result run(Listener listener) {
         Path ckpt = out.resolve("checkpoint");

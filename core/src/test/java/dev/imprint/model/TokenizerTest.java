@@ -208,6 +208,11 @@ class TokenizerTest {
         var joining = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(SpecialTokensTest.sentencePieceTokenizer(false));
         ((com.fasterxml.jackson.databind.node.ObjectNode) joining.path("model").path("vocab")).put("o▁", 4000);
         assertEquals(HfTokenizer.Pieces.WHOLE, HfTokenizer.piecesOf(joining));
+        // an added token that starts with a letter is matched before the "▁" is prepended: could begin a piece, encoded whole
+        var lettered = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(SpecialTokensTest.sentencePieceTokenizer(false));
+        ((com.fasterxml.jackson.databind.node.ArrayNode) lettered.path("added_tokens")).addObject().put("id", 4001).put("content", "Hello")
+                .put("single_word", false).put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", false);
+        assertEquals(HfTokenizer.Pieces.WHOLE, HfTokenizer.piecesOf(lettered));
         java.util.SplittableRandom random = new java.util.SplittableRandom(0x5EED_0004L);
         String[] parts = {"whale", " whale", "  ", " ", "\n", "\n\n", "It's", " don't", "42", " 1234567", "café", " naïve", "世界", " 👋🏽",
                 "e\u0301", ",", ". ", "—", "\t", "<|endoftext|>", "x=", "(", "))", "Ishmael", " I'm"};
