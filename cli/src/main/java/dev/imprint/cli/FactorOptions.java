@@ -37,6 +37,11 @@ final class FactorOptions {
         return damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping;
     }
 
+    /** The fingerprint of the factors' arguments in {@link #factors}, checked against the model and store. */
+    String fingerprint(Inputs.Opened in) {
+        return InfluenceAnalysis.openFactors(in.model(), in.store(), in.dir().fingerprint(), factors, strategy()).arguments().fingerprint();
+    }
+
     /**
      * The preconditioners of the factors in {@link #factors}, checked against the model and store,
      * after printing the memory plan of scoring {@code queries} queries (0 for self-influence) and

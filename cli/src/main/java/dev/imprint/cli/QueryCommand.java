@@ -5,6 +5,7 @@ import dev.imprint.curvature.Preconditioners;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.ConsoleProgress;
 import dev.imprint.influence.CandidateFilter;
+import dev.imprint.index.GradientIndex;
 import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.Query;
 import dev.imprint.model.TrackedLayer;
@@ -49,6 +50,14 @@ final class QueryCommand implements Callable<Integer> {
     @Option(names = "--candidates", defaultValue = "10000", description = "K: score only each query's top K training sequences by TF-IDF (method §5); all: no filter (default: ${DEFAULT-VALUE}).")
     String candidates;
 
+    @Option(names = "--index", description = "A gradient index ('imprint index build'): each query's --index-candidates best sequences by the index are scored exactly.")
+    Path index;
+    @Option(names = "--index-candidates", defaultValue = "100", description = "With --index: candidates per query taken from the index (default: ${DEFAULT-VALUE}).")
+    int indexCandidates;
+    @Option(names = "--combine", defaultValue = "union", description = "With --index and an explicit --candidates: union or intersection of the index's and TF-IDF's candidates (default: ${DEFAULT-VALUE}).")
+    String combine;
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     static final class Source {
         @ArgGroup(exclusive = false)
         Single single;
@@ -68,6 +77,9 @@ final class QueryCommand implements Callable<Integer> {
         if (top < 1) throw new InputException("--top must be at least 1");
         int k = parseRank(rank);
         if (k > 0 && rescore < top) throw new InputException("--rescore " + rescore + " must be at least --top " + top);
+        if (indexCandidates < top) throw new InputException("--index-candidates " + indexCandidates + " must be at least --top " + top);
+        if (!combine.equals("union") && !combine.equals("intersection")) throw new InputException("--combine must be union or intersection, not '" + combine + "'");
+        boolean tfidf = index == null || spec.commandLine().getParseResult().hasMatchedOption("--candidates");
         Strategy s = factorOptions.strategy();
         factorOptions.damping(); // a bad value is reported before any work
         try (OutputSet set = OutputSet.open(out, "query", ResultsJson.FILES); Inputs.Opened in = inputs.open()) {
@@ -75,21 +87,35 @@ final class QueryCommand implements Callable<Integer> {
             List<Query> queries = source.file != null ? readQueries(source.file, in, context)
                     : List.of(Query.of("q1", source.single.prompt, source.single.completion, in.dir().tokenizer(), context));
             int kCandidates = parseCandidates(candidates);
+            GradientIndex idx = index == null ? null : GradientIndex.open(index, in.model().trackedLayers());
+            if (idx != null) idx.requireMatches(in.dir().fingerprint(), in.store().fingerprint(), factorOptions.fingerprint(in));
             long t0 = System.nanoTime();
-            List<int[]> filtered = CandidateFilter.select(in.store(), queries, kCandidates, new ConsoleProgress());
+            List<int[]> filtered = tfidf ? CandidateFilter.select(in.store(), queries, kCandidates, new ConsoleProgress()) : null; // null: all
             long tFilter = System.nanoTime();
             Preconditioners pre = factorOptions.open(in, queries.size(), inputs.batchSize);
-            long t1 = System.nanoTime();
+            long t1 = System.nanoTime(), tLoaded = t1;
+            Map<String, Double> timings = new LinkedHashMap<>();
+            String which = CandidateFilter.describe(kCandidates, in.store().size());
+            if (idx != null) {
+                List<int[]> byIndex = idx.candidates(in.model(), pre, queries, indexCandidates, new ConsoleProgress());
+                boolean union = combine.equals("union"), tfidfAll = filtered == null;
+                filtered = !tfidf ? byIndex : CandidateFilter.combine(byIndex, filtered, union);
+                if (filtered != null)
+                    which = "index: the top " + Math.min(indexCandidates, in.store().size()) + " by the gradient index " + index.getFileName()
+                            + " (" + idx.info().dimension() + " floats per sequence)"
+                            + (tfidf && !tfidfAll ? (union ? " ∪ " : " ∩ ") + "the top " + which + " by TF-IDF" : "");
+                timings.put("index_s", (System.nanoTime() - t1) / 1e9);
+                t1 = System.nanoTime();
+            }
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries, filtered,
                     new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());
             long t2 = System.nanoTime();
-            Map<String, Double> timings = new LinkedHashMap<>();
-            timings.put("tfidf_filter_s", (tFilter - t0) / 1e9);
-            timings.put("load_factors_s", (t1 - tFilter) / 1e9);
+            if (tfidf) timings.put("tfidf_filter_s", (tFilter - t0) / 1e9);
+            timings.put("load_factors_s", (tLoaded - tFilter) / 1e9);
             timings.put("score_s", (t2 - t1) / 1e9);
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
                     in.store().size(), s.name(), factorOptions.dampingText(),
-                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, in.store().size()), timings);
+                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), which, timings);
             ResultsJson.write(set.staging(), run, results, in.store());
             ReportCommand.write(set.staging());
             set.commit();

@@ -31,6 +31,12 @@ class CliTest {
         }
     }
 
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     static Path corpus(Path dir) throws Exception {
         Path c = Files.createDirectories(dir.resolve("corpus"));
         for (int i = 0; i < 24; i++)
@@ -86,6 +92,24 @@ class CliTest {
         assertEquals(java.util.Arrays.stream(all).max().orElseThrow(), selfJson.get("top").get(0).get("self_influence").asDouble());
         assertTrue(selfJson.get("top").get(1).get("self_influence").asDouble() <= selfJson.get("top").get(0).get("self_influence").asDouble());
         assertTrue(java.util.Arrays.stream(all).allMatch(v -> v > 0), "EK-FAC's inverse is positive definite");
+
+        // a gradient index: with every sequence a candidate, the exact top-3; with 3, the report says the index chose them
+        Run index = run("index", "build", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                "--directions", "4", "--out", dir.resolve("index").toString(), "--cache", cache);
+        assertEquals(0, index.code(), index.err());
+        assertTrue(Files.exists(dir.resolve("index/index.json")) && Files.exists(dir.resolve("index/manifest.json")));
+        String[] exactArgs = {"query", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                "--prompt", "Call me", "--completion", " Ishmael", "--top", "3", "--cache", cache};
+        Run exact = run(concat(exactArgs, "--candidates", "all", "--out", dir.resolve("exact").toString()));
+        Run everyCandidate = run(concat(exactArgs, "--index", dir.resolve("index").toString(), "--index-candidates", "100000", "--out", dir.resolve("by-index").toString()));
+        Run three = run(concat(exactArgs, "--index", dir.resolve("index").toString(), "--index-candidates", "3", "--out", dir.resolve("by-index-3").toString()));
+        for (Run r : new Run[] {exact, everyCandidate, three}) assertEquals(0, r.code(), r.err());
+        JsonNode exactTop = new ObjectMapper().readTree(dir.resolve("exact/results.json").toFile()).get("queries").get(0).get("top");
+        JsonNode everyTop = new ObjectMapper().readTree(dir.resolve("by-index/results.json").toFile()).get("queries").get(0).get("top");
+        for (int i = 0; i < 3; i++) assertEquals(exactTop.get(i).get("sequence").asInt(), everyTop.get(i).get("sequence").asInt(), "rank " + i);
+        JsonNode threeJson = new ObjectMapper().readTree(dir.resolve("by-index-3/results.json").toFile());
+        assertTrue(threeJson.get("run").get("candidates").asText().startsWith("index: the top 3 by the gradient index index"), threeJson.get("run").toString());
+        assertTrue(Files.readString(dir.resolve("by-index-3/report.html")).contains("Gradient index used"));
 
         // refitting into the same folder with another seed is refused, naming the argument
         Run refit = run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(),

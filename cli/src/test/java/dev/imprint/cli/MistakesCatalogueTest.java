@@ -122,6 +122,17 @@ class MistakesCatalogueTest {
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "0", "--cache", cache));
         check("train a finished model again with other --steps", 4, "checkpoint was written with other training settings",
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "20", "--cache", cache));
+        check("index build --directions 0", 2, "--directions must be at least 1, not 0",
+                () -> CliTest.run("index", "build", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                        "--directions", "0", "--out", dir.resolve("index-out").toString(), "--cache", cache));
+        check("index build --strategy diagonal", 2, "--strategy must be ekfac or kfac for an index",
+                () -> CliTest.run("index", "build", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                        "--strategy", "diagonal", "--out", dir.resolve("index-out").toString(), "--cache", cache));
+        check("index without a subcommand", 2, "missing subcommand", () -> CliTest.run("index"));
+        check("query --index missing", 3, "no such index folder", () -> query("--prompt", "a", "--completion", "b", "--index", dir.resolve("no-index").toString()));
+        check("query --index-candidates below --top", 2, "--index-candidates 1 must be at least --top 2",
+                () -> query("--prompt", "a", "--completion", "b", "--index", dir.resolve("no-index").toString(), "--index-candidates", "1"));
+        check("query --combine xor", 2, "--combine must be union or intersection", () -> query("--prompt", "a", "--completion", "b", "--combine", "xor"));
         check("fit --factor-blocks 0", 2, "--factor-blocks must be at least 1, not 0",
                 () -> CliTest.run("fit", "--model", model.toString(), "--corpus", corpus.toString(), "--out", factors.toString(), "--factor-blocks", "0", "--cache", cache));
         check("fit --factor-blocks past a layer's width", 2, "factor blocks for layer",

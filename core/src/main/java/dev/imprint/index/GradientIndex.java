@@ -11,7 +11,10 @@ import dev.imprint.curvature.KroneckerEigenbasis;
 import dev.imprint.curvature.Strategy;
 import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
+import dev.imprint.curvature.Preconditioners;
+import dev.imprint.influence.InfluenceAnalysis;
 import dev.imprint.influence.PreparedQuery;
+import dev.imprint.influence.Query;
 import dev.imprint.influence.TopK;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.io.JsonFiles;
@@ -306,6 +309,24 @@ public final class GradientIndex {
     public float[] compress(PreparedQuery query) {
         float[] out = new float[info.dimension()];
         for (int l = 0; l < bases.size(); l++) bases.get(l).compress(query.preconditioned().get(l), out, offsets[l]);
+        return out;
+    }
+
+    /**
+     * Each query's {@code k} best candidates by the index, for exact rescoring: the query's gradient
+     * is preconditioned at full rank with {@code preconditioners} (method §4), compressed, and
+     * scanned against every sequence. Candidates are sequence indices, best first.
+     */
+    public List<int[]> candidates(LanguageModel model, Preconditioners preconditioners, List<Query> queries, int k, Progress progress) {
+        progress.start("Preparing queries for the index", queries.size(), Progress.Unit.ITEMS);
+        List<float[]> compressed = new ArrayList<>();
+        for (Query q : queries) {
+            compressed.add(compress(InfluenceAnalysis.prepare(model, preconditioners, q)));
+            progress.step(1);
+        }
+        progress.done();
+        List<int[]> out = new ArrayList<>();
+        for (List<TopK.Entry> top : top(compressed, k)) out.add(top.stream().mapToInt(TopK.Entry::sequence).toArray());
         return out;
     }
 

@@ -25,6 +25,25 @@ public final class CandidateFilter {
         }
     }
 
+    /**
+     * Per query, the union or the intersection of two candidate sets (ascending), {@code b} null
+     * meaning every sequence: the union is then every sequence (null), the intersection {@code a}.
+     */
+    public static List<int[]> combine(List<int[]> a, List<int[]> b, boolean union) {
+        if (b == null) return union ? null : a;
+        if (a.size() != b.size()) throw new IllegalArgumentException(a.size() + " and " + b.size() + " candidate sets");
+        List<int[]> out = new ArrayList<>();
+        for (int q = 0; q < a.size(); q++) {
+            java.util.BitSet x = new java.util.BitSet(), y = new java.util.BitSet();
+            for (int i : a.get(q)) x.set(i);
+            for (int i : b.get(q)) y.set(i);
+            if (union) x.or(y);
+            else x.and(y);
+            out.add(x.stream().toArray());
+        }
+        return out;
+    }
+
     /** What a run's {@code candidates} field says: "all" when nothing was filtered out, else K. */
     public static String describe(int k, int sequences) {
         return k == 0 || k >= sequences ? "all" : Integer.toString(k);

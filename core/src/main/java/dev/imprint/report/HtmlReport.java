@@ -83,8 +83,12 @@ public final class HtmlReport {
                 : rank + " (truncated SVD of each preconditioned query gradient, method §5)";
     }
 
-    /** States plainly whether TF-IDF filtering chose the candidates (method §5: the report must say so). */
+    /** States plainly whether TF-IDF filtering or a gradient index chose the candidates (method §5: the report must say so). */
     private static String candidates(RunInfo run) {
+        if (run.candidates() != null && run.candidates().startsWith("index: "))
+            return "<span class=\"filtering warn\" data-filtered=\"index\">Gradient index used: only "
+                    + Html.escape(run.candidates().substring("index: ".length())) + " were scored exactly (method §5.3), "
+                    + "so a sequence the index ranks low is missing even if its exact score is high</span>";
         if ("all".equals(run.candidates()))
             return "<span class=\"filtering\" data-filtered=\"false\">all " + run.sequences()
                     + " sequences scored; no TF-IDF filtering</span>";

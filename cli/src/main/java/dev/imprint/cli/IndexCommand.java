@@ -1,0 +1,71 @@
+package dev.imprint.cli;
+
+import dev.imprint.InputException;
+import dev.imprint.curvature.CurvatureFactors;
+import dev.imprint.curvature.Strategy;
+import dev.imprint.data.ConsoleProgress;
+import dev.imprint.index.GradientIndex;
+import dev.imprint.index.LayerBasis;
+import dev.imprint.influence.InfluenceAnalysis;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code imprint index}: the projected training-gradient index (method §5.3). */
+@Command(name = "index", mixinStandardHelpOptions = true, subcommands = IndexCommand.Build.class,
+        description = {"A projected training-gradient index: each training sequence's gradient kept in the top eigen-directions",
+                "of the fitted factors, searched by 'imprint query --index' before exact rescoring."})
+final class IndexCommand implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (build)");
+    }
+
+    /** {@code imprint index build}. */
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = {"One pass over the training sequences that writes, per sequence and tracked layer, the k × k block",
+                    "Uᵀ DW̄ V of its gradient in the K-FAC eigenbasis, the k directions per side carrying the most damped",
+                    "curvature (method §5.3). Float32, in shards; a killed build resumes. Needs kfac or ekfac factors."},
+            footer = {"", "Example:",
+                    "  imprint index build --model models/demo --corpus CORPUS --factors factors/demo --directions 32 --out index/"})
+    static final class Build implements Callable<Integer> {
+        @Mixin Inputs inputs;
+        @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit' (kfac or ekfac).")
+        Path factors;
+        @Option(names = "--strategy", defaultValue = "ekfac", description = "Whose eigenvalues choose the directions: ekfac or kfac (default: ${DEFAULT-VALUE}).")
+        String strategy;
+        @Option(names = "--directions", defaultValue = "32", description = "k: eigen-directions kept per side of each layer, a k × k block (capped at the layer's width; default: ${DEFAULT-VALUE}).")
+        int directions;
+        @Option(names = "--out", required = true, description = "Index folder.")
+        Path out;
+
+        @Override
+        public Integer call() {
+            if (directions < 1) throw new InputException("--directions must be at least 1, not " + directions);
+            if (!(Strategy.parse(strategy) instanceof Strategy.InEigenbasis eigen))
+                throw new InputException("--strategy must be ekfac or kfac for an index (it needs the Kronecker eigenbasis), not " + strategy);
+            try (Inputs.Opened in = inputs.open()) {
+                CurvatureFactors f = InfluenceAnalysis.openFactors(in.model(), in.store(), in.dir().fingerprint(), factors, eigen);
+                var damping = dev.imprint.curvature.Damping.paperDefault();
+                List<LayerBasis> bases = GradientIndex.chooseDirections(in.model(), f, eigen, damping,
+                        new GradientIndex.Settings(directions, directions, inputs.batchSize));
+                GradientIndex.Info info = GradientIndex.info(in.dir().fingerprint(), in.store().fingerprint(), f.arguments().fingerprint(),
+                        eigen.name(), "0.1 × mean(Λ) per layer", in.store().size(), bases);
+                System.err.printf("index: %,d sequences × %,d floats (%,d bytes each), %,d MiB in %d shards%n", info.sequences(), info.dimension(),
+                        info.bytesPerSequence(), info.sequences() * info.bytesPerSequence() >> 20, info.shards());
+                long t0 = System.nanoTime();
+                GradientIndex.build(in.model(), in.store(), bases, info, inputs.batchSize, out, new ConsoleProgress());
+                System.out.printf("index of %,d sequences (%,d floats each) in %.1f s: %s%n", info.sequences(), info.dimension(),
+                        (System.nanoTime() - t0) / 1e9, out);
+            }
+            return 0;
+        }
+    }
+}
