@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * kill -9 at seeded random moments, each run in its own JVM: of {@code query} and
  * {@code self-influence} writing into a folder that already holds a set (after every kill the folder
- * holds a complete set), and of the resumable stages {@code train}, {@code fit} and
- * {@code corpus build} (a rerun ends byte-identical to an uninterrupted run).
+ * holds a complete set), and of the resumable stages {@code train}, {@code fit}, {@code index build}
+ * and {@code corpus build} (a rerun ends byte-identical to an uninterrupted run).
  */
 class KillTest {
     private static final int KILLS = 20;
@@ -52,7 +52,7 @@ class KillTest {
     }
 
     /**
-     * kill -9 of {@code train}, {@code fit} and {@code corpus build}, 20 times each at seeded random
+     * kill -9 of {@code train}, {@code fit}, {@code index build} and {@code corpus build}, 20 times each at seeded random
      * moments, every run continuing from what the killed one before it left; then a run to the end,
      * whose outputs must be byte-identical to an uninterrupted run's (training.json aside: it records
      * speed and the step a run resumed from; and the model's manifest, which holds its hash), with no
@@ -73,6 +73,11 @@ class KillTest {
         java.util.function.Function<Path, List<String>> fit = out -> List.of("fit", "--model", model.toString(), "--corpus", corpus.toString(),
                 "--out", out.toString(), "--fitting-sequences", "16", "--cache", cache);
         resumeAfterKills("fit", fit, dir.resolve("factors-reference"), dir.resolve("factors-killed"), java.util.Set.of());
+
+        java.util.function.Function<Path, List<String>> index = out -> List.of("index", "build", "--model", model.toString(), "--corpus", corpus.toString(),
+                "--factors", dir.resolve("factors-reference").toString(), "--directions", "4", "--out", out.toString(), "--cache", cache);
+        resumeAfterKills("index build", index, dir.resolve("index-reference"), dir.resolve("index-killed"), java.util.Set.of());
+        assertFalse(Files.exists(dir.resolve(".index-killed.partial")), "index build: its partial folder is removed once the index is committed");
 
         java.util.function.Function<Path, List<String>> build = out -> List.of("corpus", "build", "--corpus", corpus.toString(),
                 "--tokenizer", model.resolve("tokenizer.json").toString(), "--seq-len", "32", "--out", out.toString());
