@@ -96,8 +96,9 @@ final class QueryCommand implements Callable<Integer> {
             long t1 = System.nanoTime(), tLoaded = t1;
             Map<String, Double> timings = new LinkedHashMap<>();
             String which = CandidateFilter.describe(kCandidates, in.store().size());
+            List<int[]> byIndex = null;
             if (idx != null) {
-                List<int[]> byIndex = idx.candidates(in.model(), pre, queries, indexCandidates, new ConsoleProgress());
+                byIndex = idx.candidates(in.model(), pre, queries, indexCandidates, new ConsoleProgress());
                 boolean union = combine.equals("union"), tfidfAll = filtered == null;
                 filtered = !tfidf ? byIndex : CandidateFilter.combine(byIndex, filtered, union);
                 if (filtered != null)
@@ -110,6 +111,7 @@ final class QueryCommand implements Callable<Integer> {
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries, filtered,
                     new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());
             long t2 = System.nanoTime();
+            if (byIndex != null && which.startsWith("index: ")) which += "; " + indexRanks(results, byIndex);
             if (tfidf) timings.put("tfidf_filter_s", (tFilter - t0) / 1e9);
             timings.put("load_factors_s", (tLoaded - tFilter) / 1e9);
             timings.put("score_s", (t2 - t1) / 1e9);
@@ -124,6 +126,25 @@ final class QueryCommand implements Callable<Integer> {
             System.out.println("report:  " + out.resolve(HtmlReport.FILE));
         }
         return 0;
+    }
+
+    /**
+     * How far down the index's order the exact top reached, which tells whether its cutoff was
+     * generous: the deepest index rank of a top sequence over the queries, and how many top
+     * sequences only TF-IDF proposed.
+     */
+    static String indexRanks(List<InfluenceAnalysis.QueryResult> results, List<int[]> byIndex) {
+        int deepest = 0, outside = 0;
+        for (int q = 0; q < results.size(); q++) {
+            java.util.Map<Integer, Integer> rank = new java.util.HashMap<>();
+            for (int i = 0; i < byIndex.get(q).length; i++) rank.put(byIndex.get(q)[i], i + 1);
+            for (InfluenceAnalysis.Hit h : results.get(q).top()) {
+                Integer r = rank.get(h.sequence());
+                if (r == null) outside++;
+                else deepest = Math.max(deepest, r);
+            }
+        }
+        return "the exact top sequences were at most index rank " + deepest + (outside > 0 ? ", and " + outside + " came from TF-IDF alone" : "");
     }
 
     /** K for --candidates, 0 for all. */

@@ -109,6 +109,7 @@ class CliTest {
         for (int i = 0; i < 3; i++) assertEquals(exactTop.get(i).get("sequence").asInt(), everyTop.get(i).get("sequence").asInt(), "rank " + i);
         JsonNode threeJson = new ObjectMapper().readTree(dir.resolve("by-index-3/results.json").toFile());
         assertTrue(threeJson.get("run").get("candidates").asText().startsWith("index: the top 3 by the gradient index index"), threeJson.get("run").toString());
+        assertTrue(threeJson.get("run").get("candidates").asText().endsWith("; the exact top sequences were at most index rank 3"), threeJson.get("run").toString());
         assertTrue(Files.readString(dir.resolve("by-index-3/report.html")).contains("Gradient index used"));
 
         // refitting into the same folder with another seed is refused, naming the argument

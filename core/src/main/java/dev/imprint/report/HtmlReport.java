@@ -85,10 +85,14 @@ public final class HtmlReport {
 
     /** States plainly whether TF-IDF filtering or a gradient index chose the candidates (method §5: the report must say so). */
     private static String candidates(RunInfo run) {
-        if (run.candidates() != null && run.candidates().startsWith("index: "))
-            return "<span class=\"filtering warn\" data-filtered=\"index\">Gradient index used: only "
-                    + Html.escape(run.candidates().substring("index: ".length())) + " were scored exactly (method §5.3), "
-                    + "so a sequence the index ranks low is missing even if its exact score is high</span>";
+        if (run.candidates() != null && run.candidates().startsWith("index: ")) {
+            String text = run.candidates().substring("index: ".length());
+            int semi = text.indexOf("; ");
+            String chosen = semi < 0 ? text : text.substring(0, semi), depth = semi < 0 ? "" : text.substring(semi + 2);
+            return "<span class=\"filtering warn\" data-filtered=\"index\">Gradient index used: only " + Html.escape(chosen)
+                    + " were scored exactly (method §5.3), so a sequence the index ranks low is missing even if its exact score is high"
+                    + (depth.isEmpty() ? "" : "; " + Html.escape(depth)) + "</span>";
+        }
         if ("all".equals(run.candidates()))
             return "<span class=\"filtering\" data-filtered=\"false\">all " + run.sequences()
                     + " sequences scored; no TF-IDF filtering</span>";
