@@ -19,16 +19,55 @@ import java.util.stream.IntStream;
  * @param u     U, (P, k_S), orthonormal columns
  * @param v     V, (A, k_A), orthonormal columns
  */
-public record LayerBasis(TrackedLayer layer, Mat u, Mat v) {
+public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
     public LayerBasis {
         if (u.rows() != layer.outFeatures() || v.rows() != layer.activationDim())
             throw new IllegalArgumentException(layer.name() + ": directions are " + u.rows() + " and " + v.rows() + " long, the layer is "
                     + layer.outFeatures() + "x" + layer.activationDim());
+        if (kept != null)
+            for (int e = 0; e < kept.length; e++)
+                if (kept[e] < 0 || kept[e] >= u.cols() * v.cols() || (e > 0 && kept[e] <= kept[e - 1]))
+                    throw new IllegalArgumentException(layer.name() + ": kept entries must ascend within the " + u.cols() + "x" + v.cols() + " block");
     }
 
-    /** k_S · k_A: the floats one sequence's gradient takes for this layer. */
+    public LayerBasis(TrackedLayer layer, Mat u, Mat v) {
+        this(layer, u, v, null);
+    }
+
+    /** The floats one sequence's gradient takes for this layer: k_S · k_A, or the kept entries. */
     public int size() {
-        return u.cols() * v.cols();
+        return kept == null ? u.cols() * v.cols() : kept.length;
+    }
+
+    /**
+     * The {@code entries} entries (i, j) of the Kronecker eigenbasis with the largest weight
+     * Λ_ij / (Λ_ij + λ), among the {@code width} heaviest rows and columns ({@link #select}).
+     */
+    public static LayerBasis selectEntries(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int width, int entries) {
+        int p = layer.outFeatures(), a = layer.activationDim();
+        double[][] mass = masses(layer, eigenvalues, lambda);
+        int[] rows = heaviest(mass[0], Math.min(width, p)), cols = heaviest(mass[1], Math.min(width, a));
+        double[] w = new double[rows.length * cols.length];
+        for (int r = 0; r < rows.length; r++)
+            for (int c = 0; c < cols.length; c++) {
+                double l = eigenvalues[rows[r] * a + cols[c]];
+                w[r * cols.length + c] = l / (l + lambda);
+            }
+        return new LayerBasis(layer, basis.gradient().columns(rows), basis.activation().columns(cols), heaviest(w, Math.min(entries, w.length)));
+    }
+
+    /** Row and column masses: Σ_j and Σ_i of Λ_ij / (Λ_ij + λ). */
+    private static double[][] masses(TrackedLayer layer, double[] eigenvalues, double lambda) {
+        int p = layer.outFeatures(), a = layer.activationDim();
+        if (eigenvalues.length != (long) p * a) throw new IllegalArgumentException(layer.name() + ": Λ has " + eigenvalues.length + " entries, expected " + p + "x" + a);
+        double[] rowMass = new double[p], colMass = new double[a];
+        for (int i = 0; i < p; i++)
+            for (int j = 0; j < a; j++) {
+                double l = eigenvalues[i * a + j], w = l / (l + lambda);
+                rowMass[i] += w;
+                colMass[j] += w;
+            }
+        return new double[][] {rowMass, colMass};
     }
 
     /**
@@ -42,16 +81,9 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v) {
      */
     public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA) {
         int p = layer.outFeatures(), a = layer.activationDim();
-        if (eigenvalues.length != (long) p * a) throw new IllegalArgumentException(layer.name() + ": Λ has " + eigenvalues.length + " entries, expected " + p + "x" + a);
         if (kS < 1 || kA < 1) throw new IllegalArgumentException("directions per side must be at least 1, not " + kS + " and " + kA);
-        double[] rowMass = new double[p], colMass = new double[a];
-        for (int i = 0; i < p; i++)
-            for (int j = 0; j < a; j++) {
-                double l = eigenvalues[i * a + j], w = l / (l + lambda);
-                rowMass[i] += w;
-                colMass[j] += w;
-            }
-        return new LayerBasis(layer, basis.gradient().columns(heaviest(rowMass, Math.min(kS, p))), basis.activation().columns(heaviest(colMass, Math.min(kA, a))));
+        double[][] mass = masses(layer, eigenvalues, lambda);
+        return new LayerBasis(layer, basis.gradient().columns(heaviest(mass[0], Math.min(kS, p))), basis.activation().columns(heaviest(mass[1], Math.min(kA, a))));
     }
 
     /** The indices of the k largest masses, ascending. */
@@ -67,7 +99,17 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v) {
     public void compress(Mat m, float[] out, int offset) {
         Mat t = Mat.zeros(u.cols(), v.rows());
         Gemm.mulTransA(t, u, m, false);                            // Uᵀ M
-        Gemm.mul(Mat.of(out, offset, u.cols(), v.cols()), t, v, false); // (Uᵀ M) V
+        if (kept == null) {
+            Gemm.mul(Mat.of(out, offset, u.cols(), v.cols()), t, v, false); // (Uᵀ M) V
+            return;
+        }
+        Mat block = Mat.zeros(u.cols(), v.cols());
+        Gemm.mul(block, t, v, false);
+        gather(block.data(), out, offset);
+    }
+
+    private void gather(float[] block, float[] out, int offset) {
+        for (int e = 0; e < kept.length; e++) out[offset + e] = block[kept[e]];
     }
 
     /**
@@ -77,7 +119,13 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v) {
      * @param x Ds U over the batch, (B·T, k_S)
      * @param y ā V over the batch, (B·T, k_A)
      */
-    void compressSequence(Mat x, Mat y, int from, int rows, float[] out, int offset) {
-        Gemm.mulTransA(Mat.of(out, offset, u.cols(), v.cols()), x.rows(from, rows), y.rows(from, rows), false);
+    public void compressSequence(Mat x, Mat y, int from, int rows, float[] out, int offset) {
+        if (kept == null) {
+            Gemm.mulTransA(Mat.of(out, offset, u.cols(), v.cols()), x.rows(from, rows), y.rows(from, rows), false);
+            return;
+        }
+        Mat block = Mat.zeros(u.cols(), v.cols());
+        Gemm.mulTransA(block, x.rows(from, rows), y.rows(from, rows), false);
+        gather(block.data(), out, offset);
     }
 }
