@@ -39,23 +39,6 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
         return kept == null ? u.cols() * v.cols() : kept.length;
     }
 
-    /**
-     * The {@code entries} entries (i, j) of the Kronecker eigenbasis with the largest weight
-     * Λ_ij / (Λ_ij + λ), among the {@code width} heaviest rows and columns ({@link #select}).
-     */
-    public static LayerBasis selectEntries(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int width, int entries) {
-        int p = layer.outFeatures(), a = layer.activationDim();
-        double[][] mass = masses(layer, eigenvalues, lambda);
-        int[] rows = heaviest(mass[0], Math.min(width, p)), cols = heaviest(mass[1], Math.min(width, a));
-        double[] w = new double[rows.length * cols.length];
-        for (int r = 0; r < rows.length; r++)
-            for (int c = 0; c < cols.length; c++) {
-                double l = eigenvalues[rows[r] * a + cols[c]];
-                w[r * cols.length + c] = l / (l + lambda);
-            }
-        return new LayerBasis(layer, basis.gradient().columns(rows), basis.activation().columns(cols), heaviest(w, Math.min(entries, w.length)));
-    }
-
     /** Row and column masses: Σ_j and Σ_i of Λ_ij / (Λ_ij + λ). */
     private static double[][] masses(TrackedLayer layer, double[] eigenvalues, double lambda) {
         int p = layer.outFeatures(), a = layer.activationDim();
@@ -74,16 +57,35 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
      * The k_S rows and k_A columns of the Kronecker eigenbasis that carry the most of the damped
      * curvature's mass (method §5.3): entry (i, j) weighs Λ_ij / (Λ_ij + λ), row i's mass is its
      * sum over j and column j's its sum over i; ties go to the lower index. k is capped at the
-     * layer's width.
+     * layer's width. With {@code entries} below k_S · k_A, only that many entries of the block are
+     * kept: those of the largest weight.
      *
      * @param eigenvalues Λ, (P, A) row-major, the eigenvalues the strategy divides by
      * @param lambda      the layer's damping λ
+     * @param entries     entries kept of the block; 0 for all of them
      */
-    public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA) {
+    public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA, int entries) {
         int p = layer.outFeatures(), a = layer.activationDim();
         if (kS < 1 || kA < 1) throw new IllegalArgumentException("directions per side must be at least 1, not " + kS + " and " + kA);
+        if (entries < 0) throw new IllegalArgumentException("entries " + entries + " must be 0 (all) or positive");
         double[][] mass = masses(layer, eigenvalues, lambda);
-        return new LayerBasis(layer, basis.gradient().columns(heaviest(mass[0], Math.min(kS, p))), basis.activation().columns(heaviest(mass[1], Math.min(kA, a))));
+        int[] rows = heaviest(mass[0], Math.min(kS, p)), cols = heaviest(mass[1], Math.min(kA, a));
+        int[] kept = null;
+        if (entries > 0 && entries < rows.length * cols.length) {
+            double[] w = new double[rows.length * cols.length];
+            for (int r = 0; r < rows.length; r++)
+                for (int c = 0; c < cols.length; c++) {
+                    double l = eigenvalues[rows[r] * a + cols[c]];
+                    w[r * cols.length + c] = l / (l + lambda);
+                }
+            kept = heaviest(w, entries);
+        }
+        return new LayerBasis(layer, basis.gradient().columns(rows), basis.activation().columns(cols), kept);
+    }
+
+    /** The whole k_S × k_A block. */
+    public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA) {
+        return select(layer, basis, eigenvalues, lambda, kS, kA, 0);
     }
 
     /** The indices of the k largest masses, ascending. */

@@ -187,7 +187,7 @@ public final class IndexEval {
             } else {
                 String[] kw = kv[1].split("x");
                 int k = Integer.parseInt(kw[0]), w = Integer.parseInt(kw[1]);
-                out.add(LayerBasis.selectEntries(l, basis, eigenvalues, lambda, w * k, k * k));
+                out.add(LayerBasis.select(l, basis, eigenvalues, lambda, w * k, w * k, k * k));
             }
         }
         return out;
