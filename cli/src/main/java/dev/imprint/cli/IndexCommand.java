@@ -55,7 +55,7 @@ final class IndexCommand implements Runnable {
                 CurvatureFactors f = InfluenceAnalysis.openFactors(in.model(), in.store(), in.dir().fingerprint(), factors, eigen);
                 var damping = dev.imprint.curvature.Damping.paperDefault();
                 List<LayerBasis> bases = GradientIndex.chooseDirections(in.model(), f, eigen, damping,
-                        new GradientIndex.Settings(directions, directions, 0, inputs.batchSize));
+                        new GradientIndex.Settings(directions, directions, inputs.batchSize));
                 GradientIndex.Info info = GradientIndex.info(in.dir().fingerprint(), in.store().fingerprint(), f.arguments().fingerprint(),
                         eigen.name(), "0.1 × mean(Λ) per layer", in.store().size(), bases);
                 System.err.printf("index: %,d sequences × %,d floats (%,d bytes each), %,d MiB in %d shards%n", info.sequences(), info.dimension(),

@@ -63,14 +63,12 @@ public final class GradientIndex {
      *
      * @param gradientDirections   k_S per layer (capped at P)
      * @param activationDirections k_A per layer (capped at A)
-     * @param entries              entries of each layer's k_S × k_A block kept, the heaviest; 0 for the whole block
      * @param batchSize            sequences per forward/backward
      */
-    public record Settings(int gradientDirections, int activationDirections, int entries, int batchSize) {
+    public record Settings(int gradientDirections, int activationDirections, int batchSize) {
         public Settings {
             if (gradientDirections < 1 || activationDirections < 1)
                 throw new IllegalArgumentException("directions per side must be at least 1, not " + gradientDirections + " and " + activationDirections);
-            if (entries < 0) throw new IllegalArgumentException("entries " + entries + " must be 0 (the whole block) or positive");
             if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
         }
     }
@@ -88,7 +86,7 @@ public final class GradientIndex {
         /** D: floats per sequence. */
         public int dimension() {
             int d = 0;
-            for (LayerEntry l : layers) d = Math.addExact(d, l.floats());
+            for (LayerEntry l : layers) d = Math.addExact(d, Math.multiplyExact(l.gradientDirections(), l.activationDirections()));
             return d;
         }
 
@@ -108,8 +106,7 @@ public final class GradientIndex {
                     .put("dtype", "F32").put("dimension", dimension());
             ArrayNode ls = root.putArray("layers");
             for (LayerEntry l : layers)
-                ls.addObject().put("name", l.name()).put("gradient_directions", l.gradientDirections()).put("activation_directions", l.activationDirections())
-                        .put("floats", l.floats());
+                ls.addObject().put("name", l.name()).put("gradient_directions", l.gradientDirections()).put("activation_directions", l.activationDirections());
             try {
                 return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
             } catch (IOException e) {
@@ -123,10 +120,9 @@ public final class GradientIndex {
                 throw new InputException(file + ": not a gradient index (format " + root.path("format") + ", expected " + FORMAT + ")");
             List<LayerEntry> layers = new ArrayList<>();
             for (JsonNode l : root.path("layers")) {
-                int kS = l.path("gradient_directions").asInt(), kA = l.path("activation_directions").asInt(), floats = l.path("floats").asInt();
-                if (!l.path("name").isTextual() || kS < 1 || kA < 1 || floats < 1 || floats > (long) kS * kA)
-                    throw new InputException(file + ": layer entry " + l + " needs a name, directions of at least 1 and 1 to k_S·k_A floats");
-                layers.add(new LayerEntry(l.get("name").asText(), kS, kA, floats));
+                if (!l.path("name").isTextual() || l.path("gradient_directions").asInt() < 1 || l.path("activation_directions").asInt() < 1)
+                    throw new InputException(file + ": layer entry " + l + " needs a name and directions of at least 1");
+                layers.add(new LayerEntry(l.get("name").asText(), l.get("gradient_directions").asInt(), l.get("activation_directions").asInt()));
             }
             int n = root.path("sequences").asInt(-1), shard = root.path("shard_sequences").asInt(0);
             if (n < 0 || shard < 1 || layers.isEmpty())
@@ -138,13 +134,13 @@ public final class GradientIndex {
 
     /** The record of an index of {@code sequences} sequences with {@code bases}' directions, in shards of {@link #shardSequences}. */
     public static Info info(String model, String store, String factors, String strategy, String damping, int sequences, List<LayerBasis> bases) {
-        List<LayerEntry> layers = bases.stream().map(b -> new LayerEntry(b.layer().name(), b.u().cols(), b.v().cols(), b.size())).toList();
+        List<LayerEntry> layers = bases.stream().map(b -> new LayerEntry(b.layer().name(), b.u().cols(), b.v().cols())).toList();
         Info draft = new Info(model, store, factors, strategy, damping, sequences, 1, layers);
         return new Info(model, store, factors, strategy, damping, sequences, shardSequences(draft.dimension(), sequences), layers);
     }
 
-    /** One layer's entry in {@link Info}: its directions per side, and the floats kept of their block. */
-    public record LayerEntry(String name, int gradientDirections, int activationDirections, int floats) {}
+    /** One layer's entry in {@link Info}. */
+    public record LayerEntry(String name, int gradientDirections, int activationDirections) {}
 
     private final Path dir;
     private final Info info;
@@ -182,8 +178,7 @@ public final class GradientIndex {
         for (TrackedLayer l : model.trackedLayers()) {
             KroneckerEigenbasis basis = factors.eigenbasis(l);
             double[] eigenvalues = strategy.eigenvalues(factors, l, basis);
-            bases.add(LayerBasis.select(l, basis, eigenvalues, damping.lambda(eigenvalues), settings.gradientDirections(), settings.activationDirections(),
-                    settings.entries()));
+            bases.add(LayerBasis.select(l, basis, eigenvalues, damping.lambda(eigenvalues), settings.gradientDirections(), settings.activationDirections()));
         }
         return bases;
     }
@@ -209,8 +204,6 @@ public final class GradientIndex {
                 for (LayerBasis b : bases) {
                     t.put(b.layer().name() + ".gradient_directions", SafeTensors.Tensor.f32(b.u().data(), b.u().rows(), b.u().cols()));
                     t.put(b.layer().name() + ".activation_directions", SafeTensors.Tensor.f32(b.v().data(), b.v().rows(), b.v().cols()));
-                    if (b.kept() != null)
-                        t.put(b.layer().name() + ".kept_entries", SafeTensors.Tensor.i64(java.util.Arrays.stream(b.kept()).asLongStream().toArray(), b.kept().length));
                 }
                 SafeTensors.write(partial.resolve(BASIS), t, Map.of());
             }
@@ -296,18 +289,8 @@ public final class GradientIndex {
                 String u = l.name() + ".gradient_directions", v = l.name() + ".activation_directions";
                 st.requireShape(u, l.outFeatures(), e.gradientDirections());
                 st.requireShape(v, l.activationDim(), e.activationDirections());
-                int[] kept = null;
-                if (e.floats() < e.gradientDirections() * e.activationDirections()) {
-                    String k = l.name() + ".kept_entries";
-                    st.requireShape(k, e.floats());
-                    kept = java.util.Arrays.stream(st.longs(k)).mapToInt(Math::toIntExact).toArray();
-                }
-                try {
-                    bases.add(new LayerBasis(l, Mat.of(st.floats(u), l.outFeatures(), e.gradientDirections()),
-                            Mat.of(st.floats(v), l.activationDim(), e.activationDirections()), kept));
-                } catch (IllegalArgumentException bad) {
-                    throw new InputException(dir + ": damaged index: " + bad.getMessage(), bad);
-                }
+                bases.add(new LayerBasis(l, Mat.of(st.floats(u), l.outFeatures(), e.gradientDirections()),
+                        Mat.of(st.floats(v), l.activationDim(), e.activationDirections())));
             }
         }
         for (int s = 0; s < info.shards(); s++)

@@ -19,30 +19,31 @@ import java.util.stream.IntStream;
  * @param u     U, (P, k_S), orthonormal columns
  * @param v     V, (A, k_A), orthonormal columns
  */
-public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
+public record LayerBasis(TrackedLayer layer, Mat u, Mat v) {
     public LayerBasis {
         if (u.rows() != layer.outFeatures() || v.rows() != layer.activationDim())
             throw new IllegalArgumentException(layer.name() + ": directions are " + u.rows() + " and " + v.rows() + " long, the layer is "
                     + layer.outFeatures() + "x" + layer.activationDim());
-        if (kept != null)
-            for (int e = 0; e < kept.length; e++)
-                if (kept[e] < 0 || kept[e] >= u.cols() * v.cols() || (e > 0 && kept[e] <= kept[e - 1]))
-                    throw new IllegalArgumentException(layer.name() + ": kept entries must ascend within the " + u.cols() + "x" + v.cols() + " block");
     }
 
-    public LayerBasis(TrackedLayer layer, Mat u, Mat v) {
-        this(layer, u, v, null);
-    }
-
-    /** The floats one sequence's gradient takes for this layer: k_S · k_A, or the kept entries. */
+    /** k_S · k_A: the floats one sequence's gradient takes for this layer. */
     public int size() {
-        return kept == null ? u.cols() * v.cols() : kept.length;
+        return u.cols() * v.cols();
     }
 
-    /** Row and column masses: Σ_j and Σ_i of Λ_ij / (Λ_ij + λ). */
-    private static double[][] masses(TrackedLayer layer, double[] eigenvalues, double lambda) {
+    /**
+     * The k_S rows and k_A columns of the Kronecker eigenbasis that carry the most of the damped
+     * curvature's mass (method §5.3): entry (i, j) weighs Λ_ij / (Λ_ij + λ), row i's mass is its
+     * sum over j and column j's its sum over i; ties go to the lower index. k is capped at the
+     * layer's width.
+     *
+     * @param eigenvalues Λ, (P, A) row-major, the eigenvalues the strategy divides by
+     * @param lambda      the layer's damping λ
+     */
+    public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA) {
         int p = layer.outFeatures(), a = layer.activationDim();
         if (eigenvalues.length != (long) p * a) throw new IllegalArgumentException(layer.name() + ": Λ has " + eigenvalues.length + " entries, expected " + p + "x" + a);
+        if (kS < 1 || kA < 1) throw new IllegalArgumentException("directions per side must be at least 1, not " + kS + " and " + kA);
         double[] rowMass = new double[p], colMass = new double[a];
         for (int i = 0; i < p; i++)
             for (int j = 0; j < a; j++) {
@@ -50,42 +51,7 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
                 rowMass[i] += w;
                 colMass[j] += w;
             }
-        return new double[][] {rowMass, colMass};
-    }
-
-    /**
-     * The k_S rows and k_A columns of the Kronecker eigenbasis that carry the most of the damped
-     * curvature's mass (method §5.3): entry (i, j) weighs Λ_ij / (Λ_ij + λ), row i's mass is its
-     * sum over j and column j's its sum over i; ties go to the lower index. k is capped at the
-     * layer's width. With {@code entries} below k_S · k_A, only that many entries of the block are
-     * kept: those of the largest weight.
-     *
-     * @param eigenvalues Λ, (P, A) row-major, the eigenvalues the strategy divides by
-     * @param lambda      the layer's damping λ
-     * @param entries     entries kept of the block; 0 for all of them
-     */
-    public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA, int entries) {
-        int p = layer.outFeatures(), a = layer.activationDim();
-        if (kS < 1 || kA < 1) throw new IllegalArgumentException("directions per side must be at least 1, not " + kS + " and " + kA);
-        if (entries < 0) throw new IllegalArgumentException("entries " + entries + " must be 0 (all) or positive");
-        double[][] mass = masses(layer, eigenvalues, lambda);
-        int[] rows = heaviest(mass[0], Math.min(kS, p)), cols = heaviest(mass[1], Math.min(kA, a));
-        int[] kept = null;
-        if (entries > 0 && entries < rows.length * cols.length) {
-            double[] w = new double[rows.length * cols.length];
-            for (int r = 0; r < rows.length; r++)
-                for (int c = 0; c < cols.length; c++) {
-                    double l = eigenvalues[rows[r] * a + cols[c]];
-                    w[r * cols.length + c] = l / (l + lambda);
-                }
-            kept = heaviest(w, entries);
-        }
-        return new LayerBasis(layer, basis.gradient().columns(rows), basis.activation().columns(cols), kept);
-    }
-
-    /** The whole k_S × k_A block. */
-    public static LayerBasis select(TrackedLayer layer, KroneckerEigenbasis basis, double[] eigenvalues, double lambda, int kS, int kA) {
-        return select(layer, basis, eigenvalues, lambda, kS, kA, 0);
+        return new LayerBasis(layer, basis.gradient().columns(heaviest(rowMass, Math.min(kS, p))), basis.activation().columns(heaviest(colMass, Math.min(kA, a))));
     }
 
     /** The indices of the k largest masses, ascending. */
@@ -101,17 +67,7 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
     public void compress(Mat m, float[] out, int offset) {
         Mat t = Mat.zeros(u.cols(), v.rows());
         Gemm.mulTransA(t, u, m, false);                            // Uᵀ M
-        if (kept == null) {
-            Gemm.mul(Mat.of(out, offset, u.cols(), v.cols()), t, v, false); // (Uᵀ M) V
-            return;
-        }
-        Mat block = Mat.zeros(u.cols(), v.cols());
-        Gemm.mul(block, t, v, false);
-        gather(block.data(), out, offset);
-    }
-
-    private void gather(float[] block, float[] out, int offset) {
-        for (int e = 0; e < kept.length; e++) out[offset + e] = block[kept[e]];
+        Gemm.mul(Mat.of(out, offset, u.cols(), v.cols()), t, v, false); // (Uᵀ M) V
     }
 
     /**
@@ -121,13 +77,7 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v, int[] kept) {
      * @param x Ds U over the batch, (B·T, k_S)
      * @param y ā V over the batch, (B·T, k_A)
      */
-    public void compressSequence(Mat x, Mat y, int from, int rows, float[] out, int offset) {
-        if (kept == null) {
-            Gemm.mulTransA(Mat.of(out, offset, u.cols(), v.cols()), x.rows(from, rows), y.rows(from, rows), false);
-            return;
-        }
-        Mat block = Mat.zeros(u.cols(), v.cols());
-        Gemm.mulTransA(block, x.rows(from, rows), y.rows(from, rows), false);
-        gather(block.data(), out, offset);
+    void compressSequence(Mat x, Mat y, int from, int rows, float[] out, int offset) {
+        Gemm.mulTransA(Mat.of(out, offset, u.cols(), v.cols()), x.rows(from, rows), y.rows(from, rows), false);
     }
 }

@@ -8,6 +8,7 @@ import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.StoreCache;
 import dev.imprint.data.TfIdfIndex;
+import dev.imprint.index.GradientIndex;
 import dev.imprint.index.LayerBasis;
 import dev.imprint.influence.Correlation;
 import dev.imprint.influence.InfluenceAnalysis;
@@ -37,7 +38,8 @@ import java.util.Set;
  * the index's top 100 and top 1,000, beside TF-IDF's at the same K; and the cost of the index's
  * tap as a ratio to a plain forward and backward pass over the same sequences.
  *
- * <p>Usage: {@code IndexEval MODEL_DIR CORPUS CACHE FACTORS_DIR QUERIES_JSONL [random-queries] [k,k,…] [timed-sequences]}
+ * <p>Usage: {@code IndexEval MODEL_DIR CORPUS CACHE FACTORS_DIR QUERIES_JSONL [random-queries] [k,k,…] [timed-sequences] [timing-only]}
+ * (the tap timed is k = 32's, or the first k's).
  */
 public final class IndexEval {
     private IndexEval() {}
@@ -45,8 +47,7 @@ public final class IndexEval {
     public static void main(String[] args) throws Exception {
         Path modelDir = Path.of(args[0]), corpus = Path.of(args[1]), cache = Path.of(args[2]), factorsDir = Path.of(args[3]), queryFile = Path.of(args[4]);
         int randomQueries = args.length > 5 ? Integer.parseInt(args[5]) : 16;
-        // a variant is block:k (the k × k heaviest rows and columns) or entries:kxW (the k² heaviest entries among the W·k heaviest rows and columns)
-        String[] ks = args.length > 6 ? args[6].split(",") : new String[] {"block:8", "block:16", "block:32", "block:64"};
+        int[] ks = args.length > 6 ? java.util.Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {8, 16, 32, 64};
         int timed = args.length > 7 ? Integer.parseInt(args[7]) : 512;
         Strategy.Ekfac ekfac = new Strategy.Ekfac();
         try (ModelDirectory dir = ModelDirectory.load(modelDir);
@@ -62,7 +63,7 @@ public final class IndexEval {
             @SuppressWarnings("unchecked") List<LayerBasis>[] bases = new List[K];
             float[][][][] compressed = new float[K][Q][layers.size()][]; // [k][q][layer] Uᵀ P V
             for (int k = 0; k < K; k++) {
-                bases[k] = variant(ks[k], model, factors, ekfac);
+                bases[k] = GradientIndex.chooseDirections(model, factors, ekfac, Damping.paperDefault(), new GradientIndex.Settings(ks[k], ks[k], batchSize));
                 for (int q = 0; q < Q; q++)
                     for (TrackedLayer l : layers) {
                         LayerBasis b = bases[k].get(l.index());
@@ -70,9 +71,8 @@ public final class IndexEval {
                         b.compress(prepared.get(q).preconditioned().get(l.index()), compressed[k][q][l.index()], 0);
                     }
             }
-            int kt = Math.max(0, java.util.Arrays.asList(ks).indexOf("block:32"));
-            String kTimed = ks[kt];
-            System.out.printf("%d queries, %d sequences of %d tokens; variants %s%n", Q, N, store.seqLen(), java.util.Arrays.toString(ks));
+            int kTimed = java.util.Arrays.stream(ks).filter(k -> k == 32).findFirst().orElse(ks[0]), kt = indexOf(ks, kTimed);
+            System.out.printf("%d queries, %d sequences of %d tokens; k = %s%n", Q, N, store.seqLen(), java.util.Arrays.toString(ks));
 
             // the index tap's cost against a plain pass, alternated twice over the first sequences
             int M = Math.min(timed, N);
@@ -86,11 +86,13 @@ public final class IndexEval {
                     Gemm.mul(x, ds, basis.u(), false);
                     Gemm.mul(y, abar, basis.v(), false);
                     int T = b.seqLen();
-                    for (int s = 0; s < b.batchSize(); s++) basis.compressSequence(x, y, s * T, T, sink, 0);
+                    for (int s = 0; s < b.batchSize(); s++)
+                        Gemm.mulTransA(Mat.of(sink, 0, basis.u().cols(), basis.v().cols()), x.rows(s * T, T), y.rows(s * T, T), false);
                 });
             }
-            System.out.printf("cost over %d sequences (two rounds each): plain forward+backward %.1f s, with the %s index tap %.1f s: ratio %.3f%n",
+            System.out.printf("cost over %d sequences (two rounds each): plain forward+backward %.1f s, with the k=%d index tap %.1f s: ratio %.3f%n",
                     M, plain, kTimed, indexed, indexed / plain);
+            if (args.length > 8 && args[8].equals("timing-only")) return;
 
             double[][] exact = new double[Q][N];
             double[][][] approx = new double[K][Q][N];
@@ -116,7 +118,7 @@ public final class IndexEval {
                         Gemm.mul(y, abar, basis.v(), false);
                         float[] c = new float[basis.size()];
                         for (int s = 0; s < count; s++) {
-                            basis.compressSequence(x, y, s * T, T, c, 0);
+                            Gemm.mulTransA(Mat.of(c, 0, basis.u().cols(), basis.v().cols()), x.rows(s * T, T), y.rows(s * T, T), false);
                             for (int q = 0; q < Q; q++) approx[k][q][first + s] += Vec.dot(c, 0, compressed[k][q][layer.index()], 0, c.length);
                         }
                     }
@@ -138,7 +140,7 @@ public final class IndexEval {
                     r100 += recall(exactTop, BatchingEval.top(approx[k][q], Math.min(100, N), null));
                     r1000 += recall(exactTop, BatchingEval.top(approx[k][q], Math.min(1000, N), null));
                 }
-                System.out.printf("%-34s %10d %9.1f %9.4f %9.2f %9.2f   (lowest r %.4f)%n", "index, " + ks[k], d, d * 4 / 1024.0, r / Q, r100 / Q, r1000 / Q, lowest);
+                System.out.printf("%-34s %10d %9.1f %9.4f %9.2f %9.2f   (lowest r %.4f)%n", "index, k = " + ks[k], d, d * 4 / 1024.0, r / Q, r100 / Q, r1000 / Q, lowest);
             }
             try (TfIdfIndex tfidf = TfIdfIndex.openOrBuild(store, Progress.NONE)) {
                 double r100 = 0, r1000 = 0;
@@ -173,23 +175,8 @@ public final class IndexEval {
         return out;
     }
 
-    /** The directions of a variant (see main) per tracked layer, chosen from EK-FAC's Λ with the default damping. */
-    private static List<LayerBasis> variant(String spec, LanguageModel model, CurvatureFactors factors, Strategy.Ekfac ekfac) {
-        String[] kv = spec.split(":");
-        List<LayerBasis> out = new java.util.ArrayList<>();
-        for (TrackedLayer l : model.trackedLayers()) {
-            var basis = factors.eigenbasis(l);
-            double[] eigenvalues = ekfac.eigenvalues(factors, l, basis);
-            double lambda = Damping.paperDefault().lambda(eigenvalues);
-            if (kv[0].equals("block")) {
-                int k = Integer.parseInt(kv[1]);
-                out.add(LayerBasis.select(l, basis, eigenvalues, lambda, k, k));
-            } else {
-                String[] kw = kv[1].split("x");
-                int k = Integer.parseInt(kw[0]), w = Integer.parseInt(kw[1]);
-                out.add(LayerBasis.select(l, basis, eigenvalues, lambda, w * k, w * k, k * k));
-            }
-        }
-        return out;
+    private static int indexOf(int[] v, int x) {
+        for (int i = 0; i < v.length; i++) if (v[i] == x) return i;
+        return 0;
     }
 }
