@@ -330,6 +330,33 @@ public final class InfluenceAnalysis {
         boolean takes(int q, int sequence) {
             return membership.length == 0 || membership[q].get(sequence);
         }
+
+        /**
+         * The sequences to score, those that share queries next to each other (ordered by the first
+         * query that takes them, then by index), so that a batch needs few queries' kernels.
+         */
+        int[] order() {
+            int[] all = union.stream().toArray();
+            if (membership.length == 0) return all;
+            int[] firstQuery = new int[all.length];
+            for (int i = 0; i < all.length; i++) {
+                int q = 0;
+                while (!membership[q].get(all[i])) q++;
+                firstQuery[i] = q;
+            }
+            Integer[] byQuery = new Integer[all.length];
+            for (int i = 0; i < all.length; i++) byQuery[i] = i;
+            java.util.Arrays.sort(byQuery, java.util.Comparator.comparingInt((Integer i) -> firstQuery[i]).thenComparingInt(i -> all[i]));
+            int[] out = new int[all.length];
+            for (int i = 0; i < all.length; i++) out[i] = all[byQuery[i]];
+            return out;
+        }
+
+        /** The queries (ascending) that take at least one of {@code sequences}. */
+        int[] queriesOf(int[] sequences, int Q) {
+            if (membership.length == 0) return java.util.stream.IntStream.range(0, Q).toArray();
+            return java.util.stream.IntStream.range(0, Q).filter(q -> java.util.Arrays.stream(sequences).anyMatch(i -> membership[q].get(i))).toArray();
+        }
     }
 
     /** Stage 2: one pass over the candidate sequences; each query's top (its top-k, or at rank k the top to rescore) and, when asked, every score. */
@@ -340,12 +367,12 @@ public final class InfluenceAnalysis {
             for (int q = 0; q < Q; q++) tops[q] = new TopK(Math.min(keep, N));
             float[][] all = settings.keepAll() ? new float[Q][N] : null;
             if (all != null) for (float[] a : all) java.util.Arrays.fill(a, Float.NaN);
-            int[] order = which.union().stream().toArray();
+            int[] order = which.order();
             progress.start("Scoring " + Q + (Q == 1 ? " query" : " queries") + (settings.rank() > 0 ? " (rank " + settings.rank() + ")" : ""),
                     order.length, Progress.Unit.ITEMS);
             for (int from = 0; from < order.length; from += settings.batchSize()) {
                 int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
-                double[][] s = scorer.score(store.batch(idx));
+                double[][] s = scorer.score(store.batch(idx), which.queriesOf(idx, Q)); // only the queries that take one of them
                 for (int q = 0; q < Q; q++)
                     for (int b = 0; b < idx.length; b++) {
                         if (!which.takes(q, idx[b])) continue;
@@ -374,9 +401,12 @@ public final class InfluenceAnalysis {
         for (int q = from; q < to; q++) top.add(scan.tops()[q].sorted());
         if (budget.lowRank())
             top = rescore(exact, store, top, settings, progress, budget.group() == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
+        // each top sequence explained once, for the queries of the group whose top holds it
+        java.util.Map<Integer, java.util.TreeSet<Integer>> askedBy = new java.util.TreeMap<>();
+        for (int q = 0; q < top.size(); q++)
+            for (TopK.Entry e : top.get(q)) askedBy.computeIfAbsent(e.sequence(), i -> new java.util.TreeSet<>()).add(q);
         java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
-        for (List<TopK.Entry> t : top)
-            for (TopK.Entry e : t) explained.computeIfAbsent(e.sequence(), i -> exact.explainAll(store.sequence(i)));
+        askedBy.forEach((sequence, qs) -> explained.put(sequence, exact.explain(store.sequence(sequence), qs.stream().mapToInt(Integer::intValue).toArray())));
         List<QueryResult> results = new ArrayList<>();
         for (int q = from; q < to; q++) {
             List<Hit> hits = new ArrayList<>();
@@ -442,12 +472,19 @@ public final class InfluenceAnalysis {
         int Q = candidates.size();
         java.util.TreeSet<Integer> union = new java.util.TreeSet<>();
         for (List<TopK.Entry> c : candidates) for (TopK.Entry e : c) union.add(e.sequence());
-        int[] order = union.stream().mapToInt(Integer::intValue).toArray();
+        java.util.Map<Integer, java.util.TreeSet<Integer>> askedBy = new java.util.HashMap<>();
+        for (int q = 0; q < Q; q++)
+            for (TopK.Entry e : candidates.get(q)) askedBy.computeIfAbsent(e.sequence(), i -> new java.util.TreeSet<>()).add(q);
+        // sequences that share queries next to each other, so that a batch needs few queries' kernels
+        int[] order = union.stream().sorted(java.util.Comparator.comparingInt((Integer i) -> askedBy.get(i).first()).thenComparingInt(i -> i))
+                .mapToInt(Integer::intValue).toArray();
         java.util.Map<Integer, double[]> exactScores = new java.util.HashMap<>();
         progress.start("Rescoring top candidates at full rank" + which, order.length, Progress.Unit.ITEMS);
         for (int from = 0; from < order.length; from += settings.batchSize()) {
             int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + settings.batchSize()));
-            double[][] s = exact.score(store.batch(idx));
+            java.util.TreeSet<Integer> asked = new java.util.TreeSet<>();
+            for (int i : idx) asked.addAll(askedBy.get(i));
+            double[][] s = exact.score(store.batch(idx), asked.stream().mapToInt(Integer::intValue).toArray());
             for (int b = 0; b < idx.length; b++) {
                 double[] perQuery = new double[Q];
                 for (int q = 0; q < Q; q++) perQuery[q] = s[q][b];

@@ -27,10 +27,20 @@ public final class InfluenceScorer {
     private final List<TrackedLayer> layers;
     private final LayerKernel kernel;
 
-    /** Computes terms[q][ℓ][row] for every query at one layer from that layer's ā and Ds. */
+    /** Computes terms[q][ℓ][row] for the queries {@code which} (ascending) at one layer from that layer's ā and Ds. */
     @FunctionalInterface
     private interface LayerKernel {
-        void terms(TrackedLayer layer, Mat abar, Mat ds, float[][][] terms);
+        void terms(TrackedLayer layer, Mat abar, Mat ds, float[][][] terms, int[] which);
+    }
+
+    /** Applies {@code run} to each maximal run of consecutive query indices in {@code which} (ascending): its first index and length. */
+    private static void runs(int[] which, java.util.function.IntBinaryOperator run) {
+        for (int start = 0; start < which.length; ) {
+            int end = start;
+            while (end + 1 < which.length && which[end + 1] == which[end] + 1) end++;
+            run.applyAsInt(which[start], end - start + 1);
+            start = end + 1;
+        }
     }
 
     /** Exact scoring with the full-rank preconditioned queries. */
@@ -83,18 +93,21 @@ public final class InfluenceScorer {
                 for (int i = 0; i < P; i++) System.arraycopy(pq.data(), pq.offset() + i * pq.stride(), stacked[l.index()], i * Q * A + q * A, A);
             }
         }
-        return (layer, abar, ds, terms) -> {
+        return (layer, abar, ds, terms, which) -> {
             int P = layer.outFeatures(), A = layer.activationDim(), l = layer.index(), BT = abar.rows();
             int chunk = (int) Math.max(1, Math.min(Q, X_BUDGET / ((long) BT * A)));
-            float[] x = new float[BT * chunk * A];
-            for (int q0 = 0; q0 < Q; q0 += chunk) {
-                int qn = Math.min(chunk, Q - q0), first = q0;
-                Gemm.mul(Mat.of(x, BT, qn * A), ds, new Mat(stacked[l], q0 * A, P, qn * A, Q * A), false);
-                Parallel.forEach(BT, r -> {
-                    for (int q = 0; q < qn; q++)
-                        terms[first + q][l][r] = Vec.dot(x, r * qn * A + q * A, abar.data(), abar.offset() + r * abar.stride(), A);
-                });
-            }
+            float[] x = new float[BT * Math.min(chunk, which.length) * A];
+            runs(which, (from, count) -> {
+                for (int q0 = from; q0 < from + count; q0 += chunk) {
+                    int qn = Math.min(chunk, from + count - q0), first = q0;
+                    Gemm.mul(Mat.of(x, BT, qn * A), ds, new Mat(stacked[l], q0 * A, P, qn * A, Q * A), false);
+                    Parallel.forEach(BT, r -> {
+                        for (int q = 0; q < qn; q++)
+                            terms[first + q][l][r] = Vec.dot(x, r * qn * A + q * A, abar.data(), abar.offset() + r * abar.stride(), A);
+                    });
+                }
+                return 0;
+            });
         };
     }
 
@@ -128,16 +141,20 @@ public final class InfluenceScorer {
             us[li] = U;
             vs[li] = V;
         }
-        return (layer, abar, ds, terms) -> {
-            int l = layer.index(), BT = abar.rows(), K = starts[l][Q];
-            Mat X = Mat.zeros(BT, K), Y = Mat.zeros(BT, K);
-            Gemm.mul(X, ds, us[l], false);
-            Gemm.mul(Y, abar, vs[l], false);
-            Parallel.forEach(BT, r -> {
-                for (int q = 0; q < Q; q++) {
-                    int j0 = starts[l][q];
-                    terms[q][l][r] = Vec.dot(X.data(), r * K + j0, Y.data(), r * K + j0, starts[l][q + 1] - j0);
-                }
+        return (layer, abar, ds, terms, which) -> {
+            int l = layer.index(), BT = abar.rows();
+            runs(which, (from, count) -> {
+                int c0 = starts[l][from], K = starts[l][from + count] - c0;
+                Mat X = Mat.zeros(BT, K), Y = Mat.zeros(BT, K);
+                Gemm.mul(X, ds, us[l].cols(c0, K), false);
+                Gemm.mul(Y, abar, vs[l].cols(c0, K), false);
+                Parallel.forEach(BT, r -> {
+                    for (int q = from; q < from + count; q++) {
+                        int j0 = starts[l][q] - c0;
+                        terms[q][l][r] = Vec.dot(X.data(), r * K + j0, Y.data(), r * K + j0, starts[l][q + 1] - starts[l][q]);
+                    }
+                });
+                return 0;
             });
         };
     }
@@ -155,10 +172,19 @@ public final class InfluenceScorer {
      * (Eq. 31 summed over ℓ gives the token view, Eq. 30 summed over t the layer view).
      */
     public float[][][] terms(SequenceBatch batch) {
+        return terms(batch, all());
+    }
+
+    /** The same for the queries {@code which} (ascending indices) only; the other queries' terms stay zero. */
+    public float[][][] terms(SequenceBatch batch, int[] which) {
         float[][][] terms = newTerms(batch);
         model.forward(batch);
-        model.backward(Targets.nextTokens(batch), termsTap(terms));
+        model.backward(Targets.nextTokens(batch), termsTap(terms, which));
         return terms;
+    }
+
+    private int[] all() {
+        return java.util.stream.IntStream.range(0, queries.size()).toArray();
     }
 
     /** A zeroed terms[q][ℓ][row] array for a batch. */
@@ -171,12 +197,27 @@ public final class InfluenceScorer {
      * that run the pass themselves (e.g. to serve several listeners with one pass).
      */
     public GradientTap termsTap(float[][][] terms) {
-        return (layer, b, abar, ds) -> kernel.terms(layer, abar, ds, terms);
+        return termsTap(terms, all());
+    }
+
+    private GradientTap termsTap(float[][][] terms, int[] which) {
+        for (int i = 0; i < which.length; i++)
+            if (which[i] < 0 || which[i] >= queries.size() || (i > 0 && which[i] <= which[i - 1]))
+                throw new IllegalArgumentException("query indices must ascend within 0.." + (queries.size() - 1) + ": " + java.util.Arrays.toString(which));
+        return (layer, b, abar, ds) -> kernel.terms(layer, abar, ds, terms, which);
     }
 
     /** scores[q][b] = I(z_b) for every query and every sequence of the batch (summed in double). */
     public double[][] score(SequenceBatch batch) {
-        float[][][] terms = terms(batch);
+        return score(batch, all());
+    }
+
+    /**
+     * The same for the queries {@code which} (ascending indices) only, at the cost of those queries:
+     * the other rows of the result are zero.
+     */
+    public double[][] score(SequenceBatch batch, int[] which) {
+        float[][][] terms = terms(batch, which);
         int T = batch.seqLen();
         double[][] scores = new double[queries.size()][batch.batchSize()];
         for (int q = 0; q < scores.length; q++)
@@ -188,14 +229,19 @@ public final class InfluenceScorer {
 
     /** The per-layer and per-token view of one training sequence's influence on query q. */
     public Explanation explain(int[] tokens, int q) {
-        return explainAll(tokens)[q];
+        return explain(tokens, new int[] {q})[q];
     }
 
     /** The same for every query, from one forward and backward pass over the sequence. */
     public Explanation[] explainAll(int[] tokens) {
-        float[][][] all = terms(SequenceBatch.of(tokens));
+        return explain(tokens, all());
+    }
+
+    /** The same for the queries {@code which} (ascending indices) only; the other entries are null. */
+    public Explanation[] explain(int[] tokens, int[] which) {
+        float[][][] all = terms(SequenceBatch.of(tokens), which);
         Explanation[] out = new Explanation[all.length];
-        for (int q = 0; q < all.length; q++) {
+        for (int q : which) {
             float[][] terms = all[q];
             double[] perLayer = new double[terms.length];
             double[] perToken = new double[tokens.length];

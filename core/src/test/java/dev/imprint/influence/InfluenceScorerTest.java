@@ -156,6 +156,22 @@ class InfluenceScorerTest {
             double rho = Correlation.pearson(e[q], t[q]);
             assertTrue(rho > 0.5 && rho < 1.0, "rank 2 of a random query is an approximation, not the same: r = " + rho);
         }
+        // a subset of the queries, full rank and rank k: the same scores for them, zero for the others
+        for (int[] which : new int[][] {{0, 2}, {1}, {1, 2}})
+            for (InfluenceScorer scorer : new InfluenceScorer[] {exact, rank2}) {
+                double[][] all = scorer.score(batch), some = scorer.score(batch, which);
+                for (int q = 0; q < qs.size(); q++) {
+                    final int query = q;
+                    boolean asked = java.util.Arrays.stream(which).anyMatch(w -> w == query);
+                    for (int b = 0; b < seqs.length; b++) assertEquals(asked ? all[q][b] : 0, some[q][b], 0, "query " + q + " sequence " + b);
+                }
+                InfluenceScorer.Explanation[] one = scorer.explain(seqs[3], which), every = scorer.explainAll(seqs[3]);
+                for (int q = 0; q < qs.size(); q++) {
+                    final int query = q;
+                    if (java.util.Arrays.stream(which).noneMatch(w -> w == query)) assertNull(one[q]);
+                    else assertArrayEquals(every[q].perToken(), one[q].perToken(), 0);
+                }
+            }
     }
 
     @Test
