@@ -78,14 +78,7 @@ public final class BatchingEval {
                 model.forward(batch);
                 model.backward(Targets.nextTokens(batch), (layer, b, abar, ds) -> {
                     lowRankTap.onLayer(layer, b, abar, ds);
-                    Mat g = Mat.zeros(layer.outFeatures(), layer.activationDim());
-                    for (int s = 0; s < count; s++) {
-                        Gemm.mulTransA(g, ds.rows(s * T, T), abar.rows(s * T, T), false); // DW̄ of sequence s
-                        for (int q = 0; q < Q; q++) {
-                            Mat p = prepared.get(q).preconditioned().get(layer.index());
-                            exact[q][first + s] += Vec.dot(g.data(), 0, p.data(), p.offset(), g.rows() * g.cols());
-                        }
-                    }
+                    addExactTerms(layer, abar, ds, count, T, prepared, exact, first);
                 });
                 for (int q = 0; q < Q; q++)
                     for (float[] layer : terms[q])
@@ -119,6 +112,21 @@ public final class BatchingEval {
                     System.out.printf("%-28s %8.4f %5d/10 %9.1f %9.1f %9.1f%n", queries.get(q).id(), r, overlap, recall[0], recall[1], recall[2]);
                 }
                 System.out.printf("%-28s %8.4f %8.2f %9.2f %9.2f %9.2f%n", "mean", pSum / Q, overlapSum / Q, recallSum[0] / Q, recallSum[1] / Q, recallSum[2] / Q);
+            }
+        }
+    }
+
+    /**
+     * Adds one layer's exact term ⟨P_ℓ, DW̄_ℓ(z)⟩ of every query to {@code exact[q][first + s]} for
+     * each sequence s of the batch, DW̄ formed from the tap's rows of that sequence.
+     */
+    static void addExactTerms(TrackedLayer layer, Mat abar, Mat ds, int count, int T, List<PreparedQuery> prepared, double[][] exact, int first) {
+        Mat g = Mat.zeros(layer.outFeatures(), layer.activationDim());
+        for (int s = 0; s < count; s++) {
+            Gemm.mulTransA(g, ds.rows(s * T, T), abar.rows(s * T, T), false); // DW̄ of sequence s
+            for (int q = 0; q < prepared.size(); q++) {
+                Mat p = prepared.get(q).preconditioned().get(layer.index());
+                exact[q][first + s] += Vec.dot(g.data(), 0, p.data(), p.offset(), g.rows() * g.cols());
             }
         }
     }

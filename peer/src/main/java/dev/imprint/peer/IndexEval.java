@@ -103,14 +103,7 @@ public final class IndexEval {
                 int T = batch.seqLen();
                 model.forward(batch);
                 model.backward(Targets.nextTokens(batch), (layer, b, abar, ds) -> {
-                    Mat g = Mat.zeros(layer.outFeatures(), layer.activationDim());
-                    for (int s = 0; s < count; s++) {
-                        Gemm.mulTransA(g, ds.rows(s * T, T), abar.rows(s * T, T), false); // DW̄ of sequence s
-                        for (int q = 0; q < Q; q++) {
-                            Mat p = prepared.get(q).preconditioned().get(layer.index());
-                            exact[q][first + s] += Vec.dot(g.data(), 0, p.data(), p.offset(), g.rows() * g.cols());
-                        }
-                    }
+                    BatchingEval.addExactTerms(layer, abar, ds, count, T, prepared, exact, first);
                     for (int k = 0; k < K; k++) {
                         LayerBasis basis = bases[k].get(layer.index());
                         Mat x = Mat.zeros(abar.rows(), basis.u().cols()), y = Mat.zeros(abar.rows(), basis.v().cols());
