@@ -8,7 +8,6 @@ import dev.imprint.data.Progress;
 import dev.imprint.data.SequenceStore;
 import dev.imprint.data.StoreCache;
 import dev.imprint.data.TfIdfIndex;
-import dev.imprint.index.GradientIndex;
 import dev.imprint.index.LayerBasis;
 import dev.imprint.influence.Correlation;
 import dev.imprint.influence.InfluenceAnalysis;
@@ -38,8 +37,9 @@ import java.util.Set;
  * the index's top 100 and top 1,000, beside TF-IDF's at the same K; and the cost of the index's
  * tap as a ratio to a plain forward and backward pass over the same sequences.
  *
- * <p>Usage: {@code IndexEval MODEL_DIR CORPUS CACHE FACTORS_DIR QUERIES_JSONL [random-queries] [k,k,…] [timed-sequences] [timing-only]}
- * (the tap timed is k = 32's, or the first k's).
+ * <p>Usage: {@code IndexEval MODEL_DIR CORPUS CACHE FACTORS_DIR QUERIES_JSONL [random-queries] [variant,…] [timed-sequences] [timing-only]},
+ * a variant being k (a k × k block per layer) or WxN (W directions on a layer's wider side, N on its
+ * narrower); the tap timed is variant 32's, or the first's.
  */
 public final class IndexEval {
     private IndexEval() {}
@@ -47,7 +47,9 @@ public final class IndexEval {
     public static void main(String[] args) throws Exception {
         Path modelDir = Path.of(args[0]), corpus = Path.of(args[1]), cache = Path.of(args[2]), factorsDir = Path.of(args[3]), queryFile = Path.of(args[4]);
         int randomQueries = args.length > 5 ? Integer.parseInt(args[5]) : 16;
-        int[] ks = args.length > 6 ? java.util.Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {8, 16, 32, 64};
+        // a variant is k (the k × k block) or WxN (W directions on each layer's wider side, N on its narrower)
+        String[] specs = args.length > 6 ? args[6].split(",") : new String[] {"8", "16", "32", "64"};
+        int K = specs.length;
         int timed = args.length > 7 ? Integer.parseInt(args[7]) : 512;
         Strategy.Ekfac ekfac = new Strategy.Ekfac();
         try (ModelDirectory dir = ModelDirectory.load(modelDir);
@@ -58,12 +60,12 @@ public final class IndexEval {
             Preconditioners pre = InfluenceAnalysis.openFitted(model, store, dir.fingerprint(), factorsDir, ekfac, Damping.paperDefault());
             CurvatureFactors factors = InfluenceAnalysis.openFactors(model, store, dir.fingerprint(), factorsDir, ekfac);
             List<Query> queries = BatchingEval.queries(queryFile, dir, store, randomQueries);
-            int Q = queries.size(), N = store.size(), K = ks.length, batchSize = 8;
+            int Q = queries.size(), N = store.size(), batchSize = 8;
             List<PreparedQuery> prepared = queries.stream().map(q -> InfluenceAnalysis.prepare(model, pre, q)).toList();
             @SuppressWarnings("unchecked") List<LayerBasis>[] bases = new List[K];
             float[][][][] compressed = new float[K][Q][layers.size()][]; // [k][q][layer] Uᵀ P V
             for (int k = 0; k < K; k++) {
-                bases[k] = GradientIndex.chooseDirections(model, factors, ekfac, Damping.paperDefault(), new GradientIndex.Settings(ks[k], ks[k], batchSize));
+                bases[k] = variant(specs[k], model, factors, ekfac);
                 for (int q = 0; q < Q; q++)
                     for (TrackedLayer l : layers) {
                         LayerBasis b = bases[k].get(l.index());
@@ -71,8 +73,9 @@ public final class IndexEval {
                         b.compress(prepared.get(q).preconditioned().get(l.index()), compressed[k][q][l.index()], 0);
                     }
             }
-            int kTimed = java.util.Arrays.stream(ks).filter(k -> k == 32).findFirst().orElse(ks[0]), kt = indexOf(ks, kTimed);
-            System.out.printf("%d queries, %d sequences of %d tokens; k = %s%n", Q, N, store.seqLen(), java.util.Arrays.toString(ks));
+            int kt = Math.max(0, java.util.Arrays.asList(specs).indexOf("32"));
+            String kTimed = specs[kt];
+            System.out.printf("%d queries, %d sequences of %d tokens; variants %s%n", Q, N, store.seqLen(), java.util.Arrays.toString(specs));
 
             // the index tap's cost against a plain pass, alternated twice over the first sequences
             int M = Math.min(timed, N);
@@ -90,7 +93,7 @@ public final class IndexEval {
                         Gemm.mulTransA(Mat.of(sink, 0, basis.u().cols(), basis.v().cols()), x.rows(s * T, T), y.rows(s * T, T), false);
                 });
             }
-            System.out.printf("cost over %d sequences (two rounds each): plain forward+backward %.1f s, with the k=%d index tap %.1f s: ratio %.3f%n",
+            System.out.printf("cost over %d sequences (two rounds each): plain forward+backward %.1f s, with the %s index tap %.1f s: ratio %.3f%n",
                     M, plain, kTimed, indexed, indexed / plain);
             if (args.length > 8 && args[8].equals("timing-only")) return;
 
@@ -133,7 +136,7 @@ public final class IndexEval {
                     r100 += recall(exactTop, BatchingEval.top(approx[k][q], Math.min(100, N), null));
                     r1000 += recall(exactTop, BatchingEval.top(approx[k][q], Math.min(1000, N), null));
                 }
-                System.out.printf("%-34s %10d %9.1f %9.4f %9.2f %9.2f   (lowest r %.4f)%n", "index, k = " + ks[k], d, d * 4 / 1024.0, r / Q, r100 / Q, r1000 / Q, lowest);
+                System.out.printf("%-34s %10d %9.1f %9.4f %9.2f %9.2f   (lowest r %.4f)%n", "index, " + specs[k], d, d * 4 / 1024.0, r / Q, r100 / Q, r1000 / Q, lowest);
             }
             try (TfIdfIndex tfidf = TfIdfIndex.openOrBuild(store, Progress.NONE)) {
                 double r100 = 0, r1000 = 0;
@@ -168,8 +171,17 @@ public final class IndexEval {
         return out;
     }
 
-    private static int indexOf(int[] v, int x) {
-        for (int i = 0; i < v.length; i++) if (v[i] == x) return i;
-        return 0;
+    /** A variant's directions per tracked layer (see main), chosen from EK-FAC's Λ with the default damping. */
+    private static List<LayerBasis> variant(String spec, LanguageModel model, CurvatureFactors factors, Strategy.Ekfac ekfac) {
+        String[] wn = spec.split("x");
+        int wide = Integer.parseInt(wn[0]), narrow = wn.length > 1 ? Integer.parseInt(wn[1]) : wide;
+        List<LayerBasis> out = new java.util.ArrayList<>();
+        for (TrackedLayer l : model.trackedLayers()) {
+            var basis = factors.eigenbasis(l);
+            double[] eigenvalues = ekfac.eigenvalues(factors, l, basis);
+            boolean widerOut = l.outFeatures() >= l.activationDim();
+            out.add(LayerBasis.select(l, basis, eigenvalues, Damping.paperDefault().lambda(eigenvalues), widerOut ? wide : narrow, widerOut ? narrow : wide));
+        }
+        return out;
     }
 }
