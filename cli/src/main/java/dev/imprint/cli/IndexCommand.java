@@ -30,32 +30,32 @@ final class IndexCommand implements Runnable {
 
     /** {@code imprint index build}. */
     @Command(name = "build", mixinStandardHelpOptions = true,
-            description = {"One pass over the training sequences that writes, per sequence and tracked layer, the k × k block",
-                    "Uᵀ DW̄ V of its gradient in the K-FAC eigenbasis, the k directions per side carrying the most damped",
+            description = {"One pass over the training sequences that writes, per sequence and tracked layer, a block",
+                    "Uᵀ DW̄ V of its gradient in the K-FAC eigenbasis, the directions of each side carrying the most damped",
                     "curvature (method §5.3). Float32, in shards; a killed build resumes. Needs kfac or ekfac factors."},
             footer = {"", "Example:",
-                    "  imprint index build --model models/demo --corpus CORPUS --factors factors/demo --directions 32 --out index/"})
+                    "  imprint index build --model models/demo --corpus CORPUS --factors factors/demo --directions 16x64 --out index/"})
     static final class Build implements Callable<Integer> {
         @Mixin Inputs inputs;
         @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit' (kfac or ekfac).")
         Path factors;
         @Option(names = "--strategy", defaultValue = "ekfac", description = "Whose eigenvalues choose the directions: ekfac or kfac (default: ${DEFAULT-VALUE}).")
         String strategy;
-        @Option(names = "--directions", defaultValue = "32", description = "k: eigen-directions kept per side of each layer, a k × k block (capped at the layer's width; default: ${DEFAULT-VALUE}).")
-        int directions;
+        @Option(names = "--directions", defaultValue = "16x64", description = "WxN: eigen-directions kept of each layer, W on its wider side and N on its narrower (a W × N block), or k for k × k; capped at the side's width (default: ${DEFAULT-VALUE}).")
+        String directions;
         @Option(names = "--out", required = true, description = "Index folder.")
         Path out;
 
         @Override
         public Integer call() {
-            if (directions < 1) throw new InputException("--directions must be at least 1, not " + directions);
+            int[] wn = parseDirections(directions);
             if (!(Strategy.parse(strategy) instanceof Strategy.InEigenbasis eigen))
                 throw new InputException("--strategy must be ekfac or kfac for an index (it needs the Kronecker eigenbasis), not " + strategy);
             try (Inputs.Opened in = inputs.open()) {
                 CurvatureFactors f = InfluenceAnalysis.openFactors(in.model(), in.store(), in.dir().fingerprint(), factors, eigen);
                 var damping = dev.imprint.curvature.Damping.paperDefault();
                 List<LayerBasis> bases = GradientIndex.chooseDirections(in.model(), f, eigen, damping,
-                        new GradientIndex.Settings(directions, directions, inputs.batchSize));
+                        new GradientIndex.Settings(wn[0], wn[1], inputs.batchSize));
                 GradientIndex.Info info = GradientIndex.info(in.dir().fingerprint(), in.store().fingerprint(), f.arguments().fingerprint(),
                         eigen.name(), "0.1 × mean(Λ) per layer", in.store().size(), bases);
                 System.err.printf("index: %,d sequences × %,d floats (%,d bytes each), %,d MiB in %d shards%n", info.sequences(), info.dimension(),
@@ -66,6 +66,18 @@ final class IndexCommand implements Runnable {
                         (System.nanoTime() - t0) / 1e9, out);
             }
             return 0;
+        }
+
+        /** W and N of "WxN", or k and k of "k"; each at least 1. */
+        static int[] parseDirections(String value) {
+            String[] parts = value.split("x", -1);
+            try {
+                int w = Integer.parseInt(parts[0]), n = parts.length == 2 ? Integer.parseInt(parts[1]) : w;
+                if (parts.length <= 2 && w >= 1 && n >= 1) return new int[] {w, n};
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            throw new InputException("--directions must be WxN or k with positive integers, not '" + value + "'");
         }
     }
 }

@@ -122,7 +122,7 @@ class MistakesCatalogueTest {
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "0", "--cache", cache));
         check("train a finished model again with other --steps", 4, "checkpoint was written with other training settings",
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "20", "--cache", cache));
-        check("index build --directions 0", 2, "--directions must be at least 1, not 0",
+        check("index build --directions 0", 2, "--directions must be WxN or k with positive integers, not '0'",
                 () -> CliTest.run("index", "build", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
                         "--directions", "0", "--out", dir.resolve("index-out").toString(), "--cache", cache));
         check("index build --strategy diagonal", 2, "--strategy must be ekfac or kfac for an index",

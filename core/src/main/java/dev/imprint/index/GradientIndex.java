@@ -59,17 +59,29 @@ public final class GradientIndex {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * What a build keeps.
+     * What a build keeps: per layer, {@code wide} directions on its wider side (P or A) and
+     * {@code narrow} on the other (P when they are equal counts as the wider), each capped at the
+     * side's width. On the demo model a 16 × 64 block, more directions on the narrow (residual
+     * stream) side, recalls more than a 32 × 32 one of the same size (method §5.3).
      *
-     * @param gradientDirections   k_S per layer (capped at P)
-     * @param activationDirections k_A per layer (capped at A)
-     * @param batchSize            sequences per forward/backward
+     * @param wide      directions on each layer's wider side
+     * @param narrow    directions on its narrower side
+     * @param batchSize sequences per forward/backward
      */
-    public record Settings(int gradientDirections, int activationDirections, int batchSize) {
+    public record Settings(int wide, int narrow, int batchSize) {
         public Settings {
-            if (gradientDirections < 1 || activationDirections < 1)
-                throw new IllegalArgumentException("directions per side must be at least 1, not " + gradientDirections + " and " + activationDirections);
+            if (wide < 1 || narrow < 1) throw new IllegalArgumentException("directions per side must be at least 1, not " + wide + " and " + narrow);
             if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
+        }
+
+        /** k_S, the gradient side's directions, of {@code layer}. */
+        public int gradientDirections(TrackedLayer layer) {
+            return layer.outFeatures() >= layer.activationDim() ? wide : narrow;
+        }
+
+        /** k_A, the activation side's directions, of {@code layer}. */
+        public int activationDirections(TrackedLayer layer) {
+            return layer.outFeatures() >= layer.activationDim() ? narrow : wide;
         }
     }
 
@@ -178,7 +190,7 @@ public final class GradientIndex {
         for (TrackedLayer l : model.trackedLayers()) {
             KroneckerEigenbasis basis = factors.eigenbasis(l);
             double[] eigenvalues = strategy.eigenvalues(factors, l, basis);
-            bases.add(LayerBasis.select(l, basis, eigenvalues, damping.lambda(eigenvalues), settings.gradientDirections(), settings.activationDirections()));
+            bases.add(LayerBasis.select(l, basis, eigenvalues, damping.lambda(eigenvalues), settings.gradientDirections(l), settings.activationDirections(l)));
         }
         return bases;
     }

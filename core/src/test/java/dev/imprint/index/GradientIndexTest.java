@@ -85,8 +85,8 @@ class GradientIndexTest {
         store.close();
     }
 
-    static GradientIndex build(int kS, int kA, int batch, int shard, String name, Progress progress) {
-        List<LayerBasis> bases = GradientIndex.chooseDirections(model, factors, EKFAC, Damping.paperDefault(), new GradientIndex.Settings(kS, kA, batch));
+    static GradientIndex build(int wide, int narrow, int batch, int shard, String name, Progress progress) {
+        List<LayerBasis> bases = GradientIndex.chooseDirections(model, factors, EKFAC, Damping.paperDefault(), new GradientIndex.Settings(wide, narrow, batch));
         GradientIndex.Info info = GradientIndex.info("tiny", store.fingerprint(), factors.arguments().fingerprint(), "ekfac", "paper", store.size(), bases);
         if (shard > 0) info = new GradientIndex.Info(info.model(), info.store(), info.factors(), info.strategy(), info.damping(), info.sequences(), shard, info.layers());
         return GradientIndex.build(model, store, bases, info, batch, tmp.resolve(name), progress);
@@ -116,8 +116,8 @@ class GradientIndexTest {
 
     @Test
     void fewDirectionsGiveTheScoreRestrictedToThem() {
-        int kS = 3, kA = 5;
-        GradientIndex index = build(kS, kA, 4, 0, "few", Progress.NONE);
+        int wide = 3, narrow = 5;
+        GradientIndex index = build(wide, narrow, 4, 0, "few", Progress.NONE);
         float[][] got = indexScores(index);
         List<TrackedLayer> layers = model.trackedLayers();
         // per layer: which eigenvectors were kept, and that they carry the most mass Λ/(Λ+λ)
@@ -136,8 +136,9 @@ class GradientIndexTest {
             LayerBasis b = index.bases().get(l.index());
             rows[l.index()] = kept(b.u(), basis.gradient().dense(), p);
             cols[l.index()] = kept(b.v(), basis.activation().dense(), a);
-            assertEquals(kS, rows[l.index()].length);
-            assertEquals(kA, cols[l.index()].length);
+            boolean widerOut = l.outFeatures() >= l.activationDim();
+            assertEquals(widerOut ? wide : narrow, rows[l.index()].length);
+            assertEquals(widerOut ? narrow : wide, cols[l.index()].length);
             assertHeaviest(rowMass, rows[l.index()], l.name() + " rows");
             assertHeaviest(colMass, cols[l.index()], l.name() + " columns");
         }
