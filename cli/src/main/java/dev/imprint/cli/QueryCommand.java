@@ -77,7 +77,7 @@ final class QueryCommand implements Callable<Integer> {
         if (top < 1) throw new InputException("--top must be at least 1");
         int k = parseRank(rank);
         if (k > 0 && rescore < top) throw new InputException("--rescore " + rescore + " must be at least --top " + top);
-        if (indexCandidates < top) throw new InputException("--index-candidates " + indexCandidates + " must be at least --top " + top);
+        if (index != null && indexCandidates < top) throw new InputException("--index-candidates " + indexCandidates + " must be at least --top " + top);
         if (!combine.equals("union") && !combine.equals("intersection")) throw new InputException("--combine must be union or intersection, not '" + combine + "'");
         boolean tfidf = index == null || spec.commandLine().getParseResult().hasMatchedOption("--candidates");
         Strategy s = factorOptions.strategy();

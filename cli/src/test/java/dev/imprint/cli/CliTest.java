@@ -103,7 +103,10 @@ class CliTest {
         Run exact = run(concat(exactArgs, "--candidates", "all", "--out", dir.resolve("exact").toString()));
         Run everyCandidate = run(concat(exactArgs, "--index", dir.resolve("index").toString(), "--index-candidates", "100000", "--out", dir.resolve("by-index").toString()));
         Run three = run(concat(exactArgs, "--index", dir.resolve("index").toString(), "--index-candidates", "3", "--out", dir.resolve("by-index-3").toString()));
-        for (Run r : new Run[] {exact, everyCandidate, three}) assertEquals(0, r.code(), r.err());
+        // without --index, a --top above the default --index-candidates is no mistake
+        Run wideTop = run("query", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
+                "--prompt", "Call me", "--completion", " Ishmael", "--top", "101", "--candidates", "all", "--cache", cache, "--out", dir.resolve("wide-top").toString());
+        for (Run r : new Run[] {exact, everyCandidate, three, wideTop}) assertEquals(0, r.code(), r.err());
         JsonNode exactTop = new ObjectMapper().readTree(dir.resolve("exact/results.json").toFile()).get("queries").get(0).get("top");
         JsonNode everyTop = new ObjectMapper().readTree(dir.resolve("by-index/results.json").toFile()).get("queries").get(0).get("top");
         for (int i = 0; i < 3; i++) assertEquals(exactTop.get(i).get("sequence").asInt(), everyTop.get(i).get("sequence").asInt(), "rank " + i);
