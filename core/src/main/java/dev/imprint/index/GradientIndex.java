@@ -147,8 +147,8 @@ public final class GradientIndex {
     /** The record of an index of {@code sequences} sequences with {@code bases}' directions, in shards of {@link #shardSequences}. */
     public static Info info(String model, String store, String factors, String strategy, String damping, int sequences, List<LayerBasis> bases) {
         List<LayerEntry> layers = bases.stream().map(b -> new LayerEntry(b.layer().name(), b.u().cols(), b.v().cols())).toList();
-        Info draft = new Info(model, store, factors, strategy, damping, sequences, 1, layers);
-        return new Info(model, store, factors, strategy, damping, sequences, shardSequences(draft.dimension(), sequences), layers);
+        int dimension = bases.stream().mapToInt(LayerBasis::size).sum();
+        return new Info(model, store, factors, strategy, damping, sequences, shardSequences(dimension, sequences), layers);
     }
 
     /** One layer's entry in {@link Info}. */
@@ -220,13 +220,15 @@ public final class GradientIndex {
                 SafeTensors.write(partial.resolve(BASIS), t, Map.of());
             }
             AtomicFiles.writeString(started, json);
+            boolean[] finished = new boolean[info.shards()];
             int done = 0;
-            for (int s = 0; s < info.shards(); s++) if (finished(partial.resolve(shardName(s)), index.shardRows(s), info.dimension())) done += index.shardRows(s);
+            for (int s = 0; s < finished.length; s++)
+                if (finished[s] = finished(partial.resolve(shardName(s)), index.shardRows(s), info.dimension())) done += index.shardRows(s);
             progress.start("Indexing training gradients (" + info.dimension() + " floats per sequence)", store.size(), Progress.Unit.ITEMS);
             progress.step(done);
-            for (int s = 0; s < info.shards(); s++) {
+            for (int s = 0; s < finished.length; s++) {
                 Path shard = partial.resolve(shardName(s));
-                if (finished(shard, index.shardRows(s), info.dimension())) continue;
+                if (finished[s]) continue;
                 float[] rows = index.compressShard(model, store, s, batchSize, progress);
                 SafeTensors.write(shard, Map.of(GRADIENTS, SafeTensors.Tensor.f32(rows, index.shardRows(s), info.dimension())),
                         Map.of("first_sequence", Integer.toString(s * info.shardSequences())));
@@ -268,14 +270,8 @@ public final class GradientIndex {
         for (int from = 0; from < n; from += batchSize) {
             int count = Math.min(batchSize, n - from), base = from;
             SequenceBatch batch = store.batch(first + from, count);
-            GradientTap tap = (layer, b, abar, ds) -> {
-                LayerBasis basis = bases.get(layer.index());
-                int bt = abar.rows(), t = b.seqLen();
-                Mat x = Mat.zeros(bt, basis.u().cols()), y = Mat.zeros(bt, basis.v().cols());
-                Gemm.mul(x, ds, basis.u(), false);   // Ds U
-                Gemm.mul(y, abar, basis.v(), false); // ā V
-                for (int i = 0; i < b.batchSize(); i++) basis.compressSequence(x, y, i * t, t, rows, (base + i) * d + offsets[layer.index()]);
-            };
+            GradientTap tap = (layer, b, abar, ds) ->
+                    bases.get(layer.index()).compressBatch(abar, ds, b.batchSize(), b.seqLen(), rows, base * d + offsets[layer.index()], d);
             model.forward(batch);
             model.backward(Targets.nextTokens(batch), tap);
             progress.step(count);

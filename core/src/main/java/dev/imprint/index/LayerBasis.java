@@ -71,13 +71,18 @@ public record LayerBasis(TrackedLayer layer, Mat u, Mat v) {
     }
 
     /**
-     * One sequence's Uᵀ DW̄ V = Σ_t (Uᵀ Ds_t)(Vᵀ ā_t)ᵀ = Xᵀ Y with X = Ds U and Y = ā V over the
-     * sequence's rows (padding rows are zero), written into {@code out} at {@code offset}.
+     * Each sequence's Uᵀ DW̄ V = Σ_t (Uᵀ Ds_t)(Vᵀ ā_t)ᵀ = Xᵀ Y over its rows of X = Ds U and Y = ā V
+     * (padding rows are zero), for a batch's tap rows: sequence i's block goes to {@code out} at
+     * {@code offset + i * stride}.
      *
-     * @param x Ds U over the batch, (B·T, k_S)
-     * @param y ā V over the batch, (B·T, k_A)
+     * @param abar ā over the batch, (B·T, A)
+     * @param ds   Ds over the batch, (B·T, P)
      */
-    void compressSequence(Mat x, Mat y, int from, int rows, float[] out, int offset) {
-        Gemm.mulTransA(Mat.of(out, offset, u.cols(), v.cols()), x.rows(from, rows), y.rows(from, rows), false);
+    public void compressBatch(Mat abar, Mat ds, int sequences, int seqLen, float[] out, int offset, int stride) {
+        Mat x = Mat.zeros(abar.rows(), u.cols()), y = Mat.zeros(abar.rows(), v.cols());
+        Gemm.mul(x, ds, u, false);   // Ds U
+        Gemm.mul(y, abar, v, false); // ā V
+        for (int i = 0; i < sequences; i++)
+            Gemm.mulTransA(Mat.of(out, offset + i * stride, u.cols(), v.cols()), x.rows(i * seqLen, seqLen), y.rows(i * seqLen, seqLen), false);
     }
 }

@@ -402,11 +402,8 @@ public final class InfluenceAnalysis {
         if (budget.lowRank())
             top = rescore(exact, store, top, settings, progress, budget.group() == Q ? "" : " (queries " + (from + 1) + "–" + to + " of " + Q + ")");
         // each top sequence explained once, for the queries of the group whose top holds it
-        java.util.Map<Integer, java.util.TreeSet<Integer>> askedBy = new java.util.TreeMap<>();
-        for (int q = 0; q < top.size(); q++)
-            for (TopK.Entry e : top.get(q)) askedBy.computeIfAbsent(e.sequence(), i -> new java.util.TreeSet<>()).add(q);
         java.util.Map<Integer, InfluenceScorer.Explanation[]> explained = new java.util.HashMap<>();
-        askedBy.forEach((sequence, qs) -> explained.put(sequence, exact.explain(store.sequence(sequence), qs.stream().mapToInt(Integer::intValue).toArray())));
+        askedBy(top).forEach((sequence, qs) -> explained.put(sequence, exact.explain(store.sequence(sequence), qs.stream().mapToInt(Integer::intValue).toArray())));
         List<QueryResult> results = new ArrayList<>();
         for (int q = from; q < to; q++) {
             List<Hit> hits = new ArrayList<>();
@@ -463,6 +460,14 @@ public final class InfluenceAnalysis {
         return score(model, store, preconditioners, queries, null, settings, progress);
     }
 
+    /** Every sequence of the lists, by index, with the (ascending) indices of the lists that hold it. */
+    private static java.util.Map<Integer, java.util.TreeSet<Integer>> askedBy(List<List<TopK.Entry>> lists) {
+        java.util.Map<Integer, java.util.TreeSet<Integer>> out = new java.util.TreeMap<>();
+        for (int q = 0; q < lists.size(); q++)
+            for (TopK.Entry e : lists.get(q)) out.computeIfAbsent(e.sequence(), i -> new java.util.TreeSet<>()).add(q);
+        return out;
+    }
+
     /**
      * Second stage of query batching: each query's first-stage candidates rescored at full rank
      * (one pass over their union); {@code exact} scores the same queries, in the same order.
@@ -470,13 +475,9 @@ public final class InfluenceAnalysis {
     private static List<List<TopK.Entry>> rescore(InfluenceScorer exact, SequenceStore store, List<List<TopK.Entry>> candidates,
                                                   ScoreSettings settings, Progress progress, String which) {
         int Q = candidates.size();
-        java.util.TreeSet<Integer> union = new java.util.TreeSet<>();
-        for (List<TopK.Entry> c : candidates) for (TopK.Entry e : c) union.add(e.sequence());
-        java.util.Map<Integer, java.util.TreeSet<Integer>> askedBy = new java.util.HashMap<>();
-        for (int q = 0; q < Q; q++)
-            for (TopK.Entry e : candidates.get(q)) askedBy.computeIfAbsent(e.sequence(), i -> new java.util.TreeSet<>()).add(q);
+        java.util.Map<Integer, java.util.TreeSet<Integer>> askedBy = askedBy(candidates);
         // sequences that share queries next to each other, so that a batch needs few queries' kernels
-        int[] order = union.stream().sorted(java.util.Comparator.comparingInt((Integer i) -> askedBy.get(i).first()).thenComparingInt(i -> i))
+        int[] order = askedBy.keySet().stream().sorted(java.util.Comparator.comparingInt((Integer i) -> askedBy.get(i).first()).thenComparingInt(i -> i))
                 .mapToInt(Integer::intValue).toArray();
         java.util.Map<Integer, double[]> exactScores = new java.util.HashMap<>();
         progress.start("Rescoring top candidates at full rank" + which, order.length, Progress.Unit.ITEMS);

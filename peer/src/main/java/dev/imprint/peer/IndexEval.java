@@ -20,8 +20,6 @@ import dev.imprint.model.ModelDirectory;
 import dev.imprint.model.SequenceBatch;
 import dev.imprint.model.Targets;
 import dev.imprint.model.TrackedLayer;
-import dev.imprint.tensor.Gemm;
-import dev.imprint.tensor.Mat;
 import dev.imprint.tensor.Vec;
 
 import java.nio.file.Path;
@@ -82,15 +80,10 @@ public final class IndexEval {
             double plain = 0, indexed = 0;
             for (int round = 0; round < 2; round++) {
                 plain += pass(model, store, M, batchSize, (layer, b, abar, ds) -> {});
-                float[] sink = new float[bases[kt].stream().mapToInt(LayerBasis::size).max().orElseThrow()];
+                float[] sink = new float[batchSize * bases[kt].stream().mapToInt(LayerBasis::size).max().orElseThrow()];
                 indexed += pass(model, store, M, batchSize, (layer, b, abar, ds) -> {
                     LayerBasis basis = bases[kt].get(layer.index());
-                    Mat x = Mat.zeros(abar.rows(), basis.u().cols()), y = Mat.zeros(abar.rows(), basis.v().cols());
-                    Gemm.mul(x, ds, basis.u(), false);
-                    Gemm.mul(y, abar, basis.v(), false);
-                    int T = b.seqLen();
-                    for (int s = 0; s < b.batchSize(); s++)
-                        Gemm.mulTransA(Mat.of(sink, 0, basis.u().cols(), basis.v().cols()), x.rows(s * T, T), y.rows(s * T, T), false);
+                    basis.compressBatch(abar, ds, b.batchSize(), b.seqLen(), sink, 0, basis.size());
                 });
             }
             System.out.printf("cost over %d sequences (two rounds each): plain forward+backward %.1f s, with the %s index tap %.1f s: ratio %.3f%n",
@@ -109,14 +102,11 @@ public final class IndexEval {
                     BatchingEval.addExactTerms(layer, abar, ds, count, T, prepared, exact, first);
                     for (int k = 0; k < K; k++) {
                         LayerBasis basis = bases[k].get(layer.index());
-                        Mat x = Mat.zeros(abar.rows(), basis.u().cols()), y = Mat.zeros(abar.rows(), basis.v().cols());
-                        Gemm.mul(x, ds, basis.u(), false);
-                        Gemm.mul(y, abar, basis.v(), false);
-                        float[] c = new float[basis.size()];
-                        for (int s = 0; s < count; s++) {
-                            Gemm.mulTransA(Mat.of(c, 0, basis.u().cols(), basis.v().cols()), x.rows(s * T, T), y.rows(s * T, T), false);
-                            for (int q = 0; q < Q; q++) approx[k][q][first + s] += Vec.dot(c, 0, compressed[k][q][layer.index()], 0, c.length);
-                        }
+                        int size = basis.size();
+                        float[] c = new float[count * size];
+                        basis.compressBatch(abar, ds, count, T, c, 0, size);
+                        for (int s = 0; s < count; s++)
+                            for (int q = 0; q < Q; q++) approx[k][q][first + s] += Vec.dot(c, s * size, compressed[k][q][layer.index()], 0, size);
                     }
                 });
                 if ((from / batchSize) % 200 == 0)
