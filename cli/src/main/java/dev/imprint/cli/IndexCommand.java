@@ -37,10 +37,7 @@ final class IndexCommand implements Runnable {
                     "  imprint index build --model models/demo --corpus CORPUS --factors factors/demo --directions 16x64 --out index/"})
     static final class Build implements Callable<Integer> {
         @Mixin Inputs inputs;
-        @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit' (kfac or ekfac).")
-        Path factors;
-        @Option(names = "--strategy", defaultValue = "ekfac", description = "Whose eigenvalues choose the directions: ekfac or kfac (default: ${DEFAULT-VALUE}).")
-        String strategy;
+        @Mixin FactorOptions factorOptions; // --strategy (ekfac or kfac: whose eigenvalues choose the directions) and --damping (λ in the weights)
         @Option(names = "--directions", defaultValue = "16x64", description = "WxN: eigen-directions kept of each layer, W on its wider side and N on its narrower (a W × N block), or k for k × k; capped at the side's width (default: ${DEFAULT-VALUE}).")
         String directions;
         @Option(names = "--out", required = true, description = "Index folder.")
@@ -49,15 +46,15 @@ final class IndexCommand implements Runnable {
         @Override
         public Integer call() {
             int[] wn = parseDirections(directions);
-            if (!(Strategy.parse(strategy) instanceof Strategy.InEigenbasis eigen))
-                throw new InputException("--strategy must be ekfac or kfac for an index (it needs the Kronecker eigenbasis), not " + strategy);
+            if (!(factorOptions.strategy() instanceof Strategy.InEigenbasis eigen))
+                throw new InputException("--strategy must be ekfac or kfac for an index (it needs the Kronecker eigenbasis), not " + factorOptions.strategy);
+            var damping = factorOptions.damping();
             try (Inputs.Opened in = inputs.open()) {
-                CurvatureFactors f = InfluenceAnalysis.openFactors(in.model(), in.store(), in.dir().fingerprint(), factors, eigen);
-                var damping = dev.imprint.curvature.Damping.paperDefault();
+                CurvatureFactors f = InfluenceAnalysis.openFactors(in.model(), in.store(), in.dir().fingerprint(), factorOptions.factors, eigen);
                 List<LayerBasis> bases = GradientIndex.chooseDirections(in.model(), f, eigen, damping,
                         new GradientIndex.Settings(wn[0], wn[1], inputs.batchSize));
                 GradientIndex.Info info = GradientIndex.info(in.dir().fingerprint(), in.store().fingerprint(), f.arguments().fingerprint(),
-                        eigen.name(), "0.1 × mean(Λ) per layer", in.store().size(), bases);
+                        eigen.name(), factorOptions.dampingText(), in.store().size(), bases);
                 System.err.printf("index: %,d sequences × %,d floats (%,d bytes each), %,d MiB in %d shards%n", info.sequences(), info.dimension(),
                         info.bytesPerSequence(), info.sequences() * info.bytesPerSequence() >> 20, info.shards());
                 long t0 = System.nanoTime();
