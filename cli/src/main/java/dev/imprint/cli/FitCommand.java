@@ -45,11 +45,7 @@ final class FitCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Strategy s = Strategy.parse(strategy);
-        FittingPass.Labels l = switch (labels) {
-            case "sampled" -> FittingPass.Labels.SAMPLED;
-            case "true" -> FittingPass.Labels.TRUE;
-            default -> throw new InputException("--labels must be sampled or true, not '" + labels + "'");
-        };
+        FittingPass.Labels l = FittingPass.Labels.named(labels);
         if (fitting != null && fittingTokens != null) throw new InputException("give --fitting-sequences or --fitting-tokens, not both");
         if (fitting != null && fitting < 1) throw new InputException("--fitting-sequences must be at least 1");
         if (fittingTokens != null && fittingTokens < 1) throw new InputException("--fitting-tokens must be at least 1");

@@ -17,7 +17,7 @@ import java.nio.file.Path;
  */
 @Command(name = "imprint", mixinStandardHelpOptions = true, version = "imprint 0.1.0",
         description = "Which training documents made this language model say that? Influence functions (EK-FAC) for GPT-2-family models.",
-        subcommands = {DemoCommand.class, CorpusCommand.class, TrainCommand.class, InitCommand.class, FitCommand.class, IndexCommand.class, QueryCommand.class, SelfInfluenceCommand.class, ReportCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DemoCommand.class, CorpusCommand.class, TrainCommand.class, InitCommand.class, FitCommand.class, IndexCommand.class, QueryCommand.class, SelfInfluenceCommand.class, ValidateCommand.class, ReportCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'imprint COMMAND --help' for a command's options and examples.",
                 "'bin/imprint bench' runs the speed comparison against libtorch."})
 public final class Main implements Runnable {

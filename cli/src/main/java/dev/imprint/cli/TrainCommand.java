@@ -108,7 +108,7 @@ final class TrainCommand implements Callable<Integer> {
             double unigram = store.unigramEntropy(trainer.heldOut());
             Trainer.Evaluation last = r.evaluations().getLast();
             ObjectNode summary = new ObjectMapper().createObjectNode();
-            summary.put("preset", p.name()).put("arch", arch).put("steps", r.steps()).put("seed", seed).put("tokens", r.tokens())
+            summary.put("preset", p.name()).put("arch", arch).put("steps", r.steps()).put("seed", seed).put("store_fingerprint", store.fingerprint()).put("tokens", r.tokens())
                     .put("tokens_per_second", r.tokensPerSecond()).put("resumed_from", r.resumedFrom())
                     .put("held_out_loss", last.heldOutLoss()).put("unigram_entropy", unigram);
             var curve = summary.putArray("evaluations");

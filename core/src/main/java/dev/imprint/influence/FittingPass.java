@@ -29,7 +29,16 @@ public record FittingPass(LanguageModel model, SequenceSource source, int[] sequ
         /** ŷ_t drawn from softmax(logits_t): the true Fisher, as the paper prescribes. */
         SAMPLED,
         /** The corpus' next tokens: the empirical Fisher, for comparison only. */
-        TRUE
+        TRUE;
+
+        /** The choice a {@code --labels} value names (sampled or true); one line otherwise. */
+        public static Labels named(String name) {
+            return switch (name) {
+                case "sampled" -> SAMPLED;
+                case "true" -> TRUE;
+                default -> throw new dev.imprint.InputException("--labels must be sampled or true, not '" + name + "'");
+            };
+        }
     }
 
     public FittingPass {

@@ -61,6 +61,11 @@ public final class InfluenceAnalysis {
         public static FitSettings defaults() {
             return new FitSettings(Strategy.defaultStrategy(), DEFAULT_FITTING_SEQUENCES, 8, 0, FittingPass.Labels.SAMPLED);
         }
+
+        /** The same settings for another strategy. */
+        public FitSettings withStrategy(Strategy other) {
+            return new FitSettings(other, fittingSequences, batchSize, seed, labels, factorBlocks);
+        }
     }
 
     /**

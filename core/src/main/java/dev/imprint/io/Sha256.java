@@ -9,7 +9,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 
-/** SHA-256 of files, streamed (a file is never held in memory whole), as lowercase hex. */
+/** SHA-256 of files, streamed (a file is never held in memory whole), or of a text, as lowercase hex. */
 public final class Sha256 {
     private Sha256() {}
 
@@ -28,5 +28,14 @@ public final class Sha256 {
             }
         }
         return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** The digest of {@code text}'s UTF-8 bytes (fingerprints of arguments). */
+    public static String ofText(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -44,8 +44,9 @@ public interface LanguageModel {
     }
 
     /**
-     * Labels drawn from the model's own softmax at every real position (method §3: the Fisher needs
-     * sampled labels, not the true ones). Position t of batch row b is drawn with a generator seeded
+     * Labels drawn from the model's own softmax at every position the training loss has a term for,
+     * the last real token of each sequence excluded as in {@link Targets#nextTokens} (method §3: the
+     * Fisher needs sampled labels, not the true ones). Position t of batch row b is drawn with a generator seeded
      * by (seed, sequenceIds[b], t) alone, so neither the thread count, nor the batch size, nor the
      * padded length changes a sequence's labels.
      *

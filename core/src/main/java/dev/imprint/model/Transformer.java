@@ -245,7 +245,7 @@ public final class Transformer implements LanguageModel {
         float[] w = new float[BT];
         long[] rowSeeds = new long[BT];
         for (int b = 0; b < batch.batchSize(); b++)
-            for (int t = 0; t < batch.lengths()[b]; t++) {
+            for (int t = 0; t + 1 < batch.lengths()[b]; t++) { // the positions the training loss has: the last token predicts nothing
                 draw[b * T + t] = true;
                 w[b * T + t] = 1f;
                 rowSeeds[b * T + t] = (seed * 0x9E3779B97F4A7C15L + sequenceIds[b]) * 0xBF58476D1CE4E5B9L + t;

@@ -16,6 +16,9 @@ final class ReportStyle {
             dl.run dd { margin: 0; overflow-wrap: anywhere; }
             .fingerprint { color: #888; font-size: .85em; }
             .filtering.warn { background: #fff1c2; padding: 0 .3em; border-radius: 3px; }
+            table.lds { border-collapse: collapse; margin: .4em 0; }
+            table.lds th, table.lds td { padding: .25em .8em; border-bottom: 1px solid #e3e3e3; text-align: right; }
+            table.lds th:first-child, table.lds td:first-child { text-align: left; }
             .unit { background: #f4f6f8; border-left: 4px solid #8aa; padding: .5em .8em; font-size: .92em; }
             nav ol { padding-left: 1.6em; }
             .qa { white-space: pre-wrap; background: #f6f6f8; border-radius: 6px; padding: .6em .8em; font-size: 1.05em; }

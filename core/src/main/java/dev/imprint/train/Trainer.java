@@ -60,17 +60,65 @@ public final class Trainer {
     private final Path out;
     private final int[] train, heldOut;
 
+    /**
+     * Which sequences a run trains on and which it evaluates on (indices into its source).
+     *
+     * @param train   the training split, in the order the epoch permutations index it
+     * @param heldOut the held-out split
+     */
+    public record Split(int[] train, int[] heldOut) {
+        public Split {
+            if (train.length < 1) throw new InputException("no training sequences");
+            train = train.clone();
+            heldOut = heldOut.clone();
+        }
+
+        /**
+         * The split a run of {@code settings} makes of {@code size} sequences: a seeded permutation,
+         * its first {@code heldOutFraction} held out (at least one when the fraction is positive).
+         */
+        public static Split of(int size, TrainingSettings settings) {
+            if (size < 1) throw new InputException("no training sequences");
+            int[] perm = permutation(size, settings.seed());
+            int nHeld = settings.heldOutFraction() == 0 ? 0 : Math.max(1, (int) Math.round(size * settings.heldOutFraction()));
+            if (nHeld >= size) throw new InputException("corpus has " + size + " sequences: too few to hold " + nHeld + " out for evaluation");
+            return new Split(java.util.Arrays.copyOfRange(perm, nHeld, perm.length), java.util.Arrays.copyOfRange(perm, 0, nHeld));
+        }
+
+        /** The same held-out split with only {@code subset} (sequence indices, a part of the training split) trained on. */
+        public Split restrictedTo(int[] subset) {
+            java.util.BitSet inTrain = new java.util.BitSet();
+            for (int i : train) inTrain.set(i);
+            for (int i : subset)
+                if (!inTrain.get(i)) throw new IllegalArgumentException("sequence " + i + " is not in the training split");
+            return new Split(subset, heldOut);
+        }
+
+        /** The training split, ascending. */
+        public int[] trainSorted() {
+            int[] s = train.clone();
+            java.util.Arrays.sort(s);
+            return s;
+        }
+    }
+
+    /** A run on the split {@link Split#of} makes of {@code data}. */
     public Trainer(ModelConfig config, SequenceSource data, TrainingSettings settings, Path out) {
+        this(config, data, settings, out, Split.of(data.size(), settings));
+    }
+
+    /** A run on a given split of {@code data} (the retrainings of validation train on parts of a model's training split). */
+    public Trainer(ModelConfig config, SequenceSource data, TrainingSettings settings, Path out, Split split) {
         if (data.size() < 1) throw new InputException("no training sequences");
+        for (int[] part : new int[][] {split.train(), split.heldOut()})
+            for (int i : part)
+                if (i < 0 || i >= data.size()) throw new IllegalArgumentException("sequence " + i + " outside the source of " + data.size());
         this.config = config;
         this.data = data;
         this.settings = settings;
         this.out = out;
-        int[] perm = permutation(data.size(), settings.seed());
-        int nHeld = settings.heldOutFraction() == 0 ? 0 : Math.max(1, (int) Math.round(data.size() * settings.heldOutFraction()));
-        if (nHeld >= data.size()) throw new InputException("corpus has " + data.size() + " sequences: too few to hold " + nHeld + " out for evaluation");
-        heldOut = java.util.Arrays.copyOfRange(perm, 0, nHeld);
-        train = java.util.Arrays.copyOfRange(perm, nHeld, perm.length);
+        this.train = split.train();
+        this.heldOut = split.heldOut();
     }
 
     /** Sequence indices of the held-out split (sorted by draw order). */
@@ -217,7 +265,8 @@ public final class Trainer {
     private record State(int step, double recentLoss, List<Evaluation> evaluations) {}
 
     private String fingerprint() {
-        return Integer.toHexString((config.toString() + "|" + settings + "|" + data.size()).hashCode());
+        return Integer.toHexString((config.toString() + "|" + settings + "|" + data.size() + "|" + java.util.Arrays.hashCode(train)
+                + "|" + java.util.Arrays.hashCode(heldOut)).hashCode());
     }
 
     private void writeCheckpoint(Path ckpt, Parameters params, AdamW opt, int step, double recentLoss, List<Evaluation> evals) {

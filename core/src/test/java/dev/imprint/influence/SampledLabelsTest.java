@@ -45,6 +45,26 @@ class SampledLabelsTest {
     }
 
     @Test
+    void sampledLabelsWeighExactlyThePositionsOfTheTrainingLoss() {
+        ModelConfig c = ModelConfig.gpt2(2, 16, 2, 53, 32);
+        LanguageModel model = new Transformer(Parameters.initialize(c, SEED + 2), LayerSelection.MLP);
+        int[][] seqs = sequences(4, c.vocabSize());
+        SequenceBatch batch = SequenceBatch.pad(seqs, 0);
+        model.forward(batch);
+        Targets sampled = model.sampleTargets(5, new long[] {0, 1, 2, 3}), truth = Targets.nextTokens(batch);
+        assertArrayEquals(truth.weights(), sampled.weights(), "sampled and true labels weigh the same positions");
+        int T = batch.seqLen();
+        for (int b = 0; b < seqs.length; b++) assertEquals(0f, sampled.weights()[b * T + seqs[b].length - 1], "the last token of sequence " + b);
+        // so the backward's Ds at each sequence's last token is zero, as with the true labels: S sums no term there
+        float[] maxAtLast = new float[1];
+        model.backward(sampled, (layer, rows, abar, ds) -> {
+            for (int b = 0; b < seqs.length; b++)
+                for (int j = 0; j < ds.cols(); j++) maxAtLast[0] = Math.max(maxAtLast[0], Math.abs(ds.get(b * T + seqs[b].length - 1, j)));
+        });
+        assertEquals(0f, maxAtLast[0]);
+    }
+
+    @Test
     void covariancesDoNotDependOnTheBatchSize() {
         ModelConfig c = ModelConfig.neox(2, 16, 2, 53, 32);
         LanguageModel model = new Transformer(Parameters.initialize(c, SEED + 1), LayerSelection.MLP);

@@ -1,0 +1,91 @@
+package dev.imprint.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static dev.imprint.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code imprint validate lds} in miniature: a tiny model that memorizes a small corpus, retrained
+ * on a few subsets. Queried on its own training documents, whether a document's sequence is in a
+ * subset decides the query's log p after retraining, so an influence that scores a sequence high
+ * on its own text predicts retraining well, and a random ranking does not.
+ */
+class ValidateCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** 40 documents of made-up words, each drawn at random: nothing to learn but the documents themselves. */
+    static List<String> documents() {
+        Random rng = new Random(11);
+        String[] syllables = {"ka", "lo", "mi", "ru", "te", "sa", "no", "vi", "da", "pe", "zu", "ho"};
+        List<String> docs = new ArrayList<>();
+        for (int d = 0; d < 40; d++) {
+            StringBuilder s = new StringBuilder();
+            for (int w = 0; w < 14; w++) {
+                if (w > 0) s.append(' ');
+                for (int k = 0; k < 2 + rng.nextInt(2); k++) s.append(syllables[rng.nextInt(syllables.length)]);
+            }
+            docs.add(s.append(".\n").toString());
+        }
+        return docs;
+    }
+
+    @Test
+    void ldsRanksInfluenceAboveRandomAndResumesFromItsStages(@TempDir Path dir) throws Exception {
+        Path corpus = Files.createDirectories(dir.resolve("corpus")), model = dir.resolve("model"), out = dir.resolve("lds");
+        List<String> docs = documents();
+        for (int d = 0; d < docs.size(); d++) Files.writeString(corpus.resolve(String.format("doc%02d.txt", d)), docs.get(d));
+        String cache = dir.resolve("cache").toString();
+        CliTest.Run train = run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "120", "--cache", cache);
+        assertEquals(0, train.code(), train.err());
+
+        // queries: six training documents, the first half of the words the prompt
+        StringBuilder queries = new StringBuilder();
+        for (int d = 0; d < 6; d++) {
+            String text = docs.get(d * 6).strip();
+            int cut = text.indexOf(' ', text.length() / 2);
+            queries.append(JSON.createObjectNode().put("id", "doc" + d * 6).put("prompt", text.substring(0, cut)).put("completion", text.substring(cut))).append('\n');
+        }
+        Path q = Files.writeString(dir.resolve("queries.jsonl"), queries);
+        String[] args = {"validate", "lds", "--model", model.toString(), "--corpus", corpus.toString(), "--cache", cache, "--queries", q.toString(),
+                "--subsets", "8", "--attributions", "ekfac,identity,random", "--out", out.toString()};
+        CliTest.Run first = run(args);
+        assertEquals(0, first.code(), first.err());
+        JsonNode v = JSON.readTree(out.resolve("validation.json").toFile());
+        assertEquals(8, v.get("subsets").asInt());
+        assertEquals(8, v.get("retrained_now").asInt());
+        assertEquals(8, v.get("actual").size());
+        assertEquals(6, v.get("actual").get(0).size());
+        double ekfac = v.at("/lds/ekfac/mean").asDouble(), random = v.at("/lds/random/mean").asDouble();
+        System.out.printf("LDS in miniature: ekfac %.3f, identity %.3f, random %.3f%n", ekfac, v.at("/lds/identity/mean").asDouble(), random);
+        assertTrue(ekfac > 0.5, "EK-FAC LDS " + ekfac + " on memorized documents");
+        assertTrue(ekfac > random + 0.3, "EK-FAC " + ekfac + " against random " + random);
+        assertTrue(ekfac > v.at("/lds/identity/mean").asDouble(), "EK-FAC " + ekfac + " against the gradient dot product (identity)");
+        assertTrue(v.at("/lds/ekfac/ci/0").asDouble() <= ekfac && ekfac <= v.at("/lds/ekfac/ci/1").asDouble());
+        assertTrue(Files.readString(out.resolve("report.html")).contains("Linear datamodeling score"));
+
+        // a second run finds every retrained model and every score on disk, and says the same
+        CliTest.Run second = run(args);
+        assertEquals(0, second.code(), second.err());
+        JsonNode w = JSON.readTree(out.resolve("validation.json").toFile());
+        assertEquals(0, w.get("retrained_now").asInt());
+        assertEquals(v.get("lds").get("ekfac").get("per_query"), w.get("lds").get("ekfac").get("per_query"));
+        assertEquals(v.get("actual"), w.get("actual"));
+
+        // a model without a recipe is refused in one line
+        Files.delete(model.resolve("training.json"));
+        CliTest.Run noRecipe = run(args);
+        assertEquals(3, noRecipe.code());
+        assertTrue(noRecipe.err().contains("training.json"), noRecipe.err());
+        assertEquals(1, noRecipe.err().strip().lines().count(), noRecipe.err());
+    }
+}

@@ -1,0 +1,147 @@
+package dev.imprint.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.imprint.io.AtomicFiles;
+import dev.imprint.validation.LinearDatamodeling;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * What {@code imprint validate} writes: {@value #JSON_FILE} (each table keyed by attribution, for
+ * scripts) and {@value #HTML_FILE} (the table, and predicted against actual per attribution).
+ */
+public final class ValidationReport {
+    public static final String JSON_FILE = "validation.json", HTML_FILE = "report.html";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final double WIDTH = 340, HEIGHT = 300, LEFT = 46, RIGHT = 12, TOP = 26, BOTTOM = 40, RANGE = 3;
+
+    private ValidationReport() {}
+
+    /** Writes both files of an LDS run into {@code dir}; {@code run} lists what the run was given (model, store, damping, …). */
+    public static void writeLds(Path dir, LinearDatamodeling.Result r, Map<String, String> run) {
+        try {
+            AtomicFiles.writeString(dir.resolve(JSON_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(r, run)) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        AtomicFiles.writeString(dir.resolve(HTML_FILE), html(r, run));
+    }
+
+    static ObjectNode json(LinearDatamodeling.Result r, Map<String, String> run) {
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode lds = root.putObject("lds");
+        for (LinearDatamodeling.Estimate e : r.estimates()) {
+            ObjectNode o = lds.putObject(e.attribution());
+            o.put("mean", e.mean());
+            o.putArray("ci").add(e.low()).add(e.high());
+            ArrayNode per = o.putArray("per_query");
+            for (double v : e.perQuery()) per.add(v);
+            o.put("score_seconds", e.seconds());
+        }
+        root.put("subsets", r.settings().subsets()).put("seeds", r.settings().seeds()).put("fraction", r.settings().fraction())
+                .put("seed", r.settings().seed()).put("bootstrap_samples", r.settings().bootstrapSamples())
+                .put("training_sequences", r.trainingSequences()).put("subset_size", r.subsetSize())
+                .put("retrain_seconds", r.retrainSeconds()).put("retrained_now", r.retrainedNow());
+        ObjectNode runNode = root.putObject("run");
+        run.forEach(runNode::put);
+        ArrayNode queries = root.putArray("queries");
+        for (int q = 0; q < r.queries().size(); q++)
+            queries.addObject().put("id", r.queries().get(q).id()).put("prompt", r.queries().get(q).prompt())
+                    .put("completion", r.queries().get(q).completion()).put("log_prob", r.logProbs()[q]);
+        root.set("actual", matrix(r.actual()));
+        ObjectNode predicted = root.putObject("predicted");
+        r.predicted().forEach((name, m) -> predicted.set(name, matrix(m)));
+        return root;
+    }
+
+    private static ArrayNode matrix(double[][] m) {
+        ArrayNode rows = JSON.createArrayNode();
+        for (double[] row : m) {
+            ArrayNode a = rows.addArray();
+            for (double v : row) a.add(v);
+        }
+        return rows;
+    }
+
+    static String html(LinearDatamodeling.Result r, Map<String, String> run) {
+        StringBuilder h = new StringBuilder();
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Imprint validation: linear datamodeling score</title><style>")
+                .append(ReportStyle.CSS).append("</style></head><body>\n<h1>Linear datamodeling score</h1>\n");
+        h.append("<p class=\"note\">").append(r.settings().subsets()).append(" subsets of ").append(Html.percent(r.settings().fraction()))
+                .append(" of the ").append(r.trainingSequences()).append(" training sequences (").append(r.subsetSize())
+                .append(" each), the model retrained from scratch on each with its own recipe")
+                .append(r.settings().seeds() == 1 ? "" : ", " + r.settings().seeds() + " seeds averaged").append("; ")
+                .append(r.queries().size()).append(r.queries().size() == 1 ? " query" : " queries")
+                .append(". LDS: the Spearman correlation, over subsets, between the sum of a subset's scores and log p(completion) after retraining on it, averaged over queries (method §7.1).</p>\n");
+        h.append("<dl class=\"run\">");
+        run.forEach((k, v) -> h.append("<dt>").append(Html.escape(k)).append("</dt><dd>").append(Html.escape(v)).append("</dd>"));
+        h.append("</dl>\n<h2>LDS by attribution</h2>\n<table class=\"lds\"><thead><tr><th>attribution</th><th>LDS</th><th>95% interval</th>"
+                + "<th>per query: min</th><th>median</th><th>max</th><th>scoring time</th></tr></thead><tbody>\n");
+        for (LinearDatamodeling.Estimate e : r.estimates()) {
+            double[] s = e.perQuery().clone();
+            Arrays.sort(s);
+            h.append("<tr><td>").append(Html.escape(e.attribution())).append("</td><td>").append(Html.fixed(e.mean(), 3)).append("</td><td>[")
+                    .append(Html.fixed(e.low(), 3)).append(", ").append(Html.fixed(e.high(), 3)).append("]</td><td>").append(Html.fixed(s[0], 3))
+                    .append("</td><td>").append(Html.fixed(median(s), 3)).append("</td><td>").append(Html.fixed(s[s.length - 1], 3))
+                    .append("</td><td>").append(e.seconds() == 0 ? "on disk" : Html.fixed(e.seconds(), 1) + " s").append("</td></tr>\n");
+        }
+        h.append("</tbody></table>\n<p class=\"note\">Retraining: ").append(Html.fixed(r.retrainSeconds(), 1)).append(" s in this run (")
+                .append(r.retrainedNow()).append(" models trained, the others read from the stages folder).</p>\n");
+        h.append("<h2>Predicted against actual</h2>\n<p class=\"note\">One point per subset and query, both standardized within the query "
+                + "(z-scores over subsets), so that queries of different scales share the axes; points beyond ±3 are drawn at the edge.</p>\n<div class=\"charts\">");
+        for (LinearDatamodeling.Estimate e : r.estimates())
+            h.append("<figure>").append(scatter(r.predicted().get(e.attribution()), r.actual(), e.attribution()))
+                    .append("<figcaption>").append(Html.escape(e.attribution())).append(": LDS ").append(Html.fixed(e.mean(), 3)).append("</figcaption></figure>");
+        h.append("</div>\n</body></html>\n");
+        return h.toString();
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** Standardized predicted (x) against standardized actual (y), every query's subsets. */
+    static String scatter(double[][] predicted, double[][] actual, String name) {
+        Svg svg = new Svg(WIDTH, HEIGHT, "chart lds-scatter", "predicted against actual log p for " + name);
+        double bottom = HEIGHT - BOTTOM, right = WIDTH - RIGHT;
+        svg.line(LEFT, TOP, LEFT, bottom, "axis").line(LEFT, bottom, right, bottom, "axis");
+        for (int k = -3; k <= 3; k++) {
+            svg.line(x(k), TOP, x(k), bottom, "grid").text(x(k), bottom + 16, "middle", "axis-label", Integer.toString(k));
+            svg.line(LEFT, y(k), right, y(k), "grid").text(LEFT - 6, y(k) + 4, "end", "axis-label", Integer.toString(k));
+        }
+        int M = actual.length, Q = actual[0].length;
+        for (int q = 0; q < Q; q++) {
+            double[] p = standardized(predicted, q), a = standardized(actual, q);
+            for (int j = 0; j < M; j++) svg.circle(x(p[j]), y(a[j]), 2.2, "point", null);
+        }
+        svg.text((LEFT + right) / 2, HEIGHT - 6, "middle", "axis-title", "predicted: Σ of the subset's scores (z)");
+        svg.text(6, 14, "start", "axis-title", "actual: log p after retraining (z)");
+        return svg.close();
+    }
+
+    private static double[] standardized(double[][] m, int q) {
+        int M = m.length;
+        double mean = 0, sq = 0;
+        for (double[] row : m) mean += row[q] / M;
+        for (double[] row : m) sq += (row[q] - mean) * (row[q] - mean);
+        double sd = Math.sqrt(sq / M);
+        double[] out = new double[M];
+        for (int j = 0; j < M; j++) out[j] = sd > 0 ? (m[j][q] - mean) / sd : 0;
+        return out;
+    }
+
+    private static double x(double z) {
+        return LEFT + (Math.max(-RANGE, Math.min(RANGE, z)) + RANGE) / (2 * RANGE) * (WIDTH - LEFT - RIGHT);
+    }
+
+    private static double y(double z) {
+        return HEIGHT - BOTTOM - (Math.max(-RANGE, Math.min(RANGE, z)) + RANGE) / (2 * RANGE) * (HEIGHT - BOTTOM - TOP);
+    }
+}
