@@ -110,13 +110,15 @@ final class DemoCommand implements Callable<Integer> {
                 List<Query> queries = builtInQueries(dir);
                 long t2 = System.nanoTime();
                 List<int[]> filtered = CandidateFilter.select(store, queries, kCandidates, new ConsoleProgress());
+                java.util.BitSet trained = dev.imprint.validation.TrainingRecipe.ofStore(modelDir, dir.config(), store).map(r -> r.seen(store.size())).orElse(null);
+                int trainedOn = trained == null ? 0 : trained.cardinality();
                 List<InfluenceAnalysis.QueryResult> scored = InfluenceAnalysis.score(model, store, pre, queries, filtered,
-                        new InfluenceAnalysis.ScoreSettings(top, 8, true, k, Math.max(100, top)), new ConsoleProgress());
+                        new InfluenceAnalysis.ScoreSettings(top, 8, true, k, Math.max(100, top), trainedOn), new ConsoleProgress());
                 timings.put("score_s", seconds(t2));
                 RunInfo run = new RunInfo(modelDir.toString(), dir.fingerprint(), corpus.toString(), store.fingerprint(), store.size(),
                         ekfac.name(), "0.1 × mean(Λ) per layer", model.trackedLayers().stream().map(TrackedLayer::name).toList(),
-                        k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, store.size()), timings);
-                ResultsJson.write(set.staging(), run, scored, store);
+                        k == 0 ? "full" : Integer.toString(k), CandidateFilter.describe(kCandidates, store.size()), timings, trainedOn);
+                ResultsJson.write(set.staging(), run, scored, store, trained);
                 Files.writeString(set.staging().resolve(KEY_FILE), key);
                 for (InfluenceAnalysis.QueryResult r : scored) {
                     InfluenceAnalysis.Hit best = r.top().getFirst();

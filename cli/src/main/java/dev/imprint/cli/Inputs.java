@@ -28,6 +28,14 @@ final class Inputs {
 
     /** An opened model and store. */
     record Opened(ModelDirectory dir, LanguageModel model, SequenceStore store) implements AutoCloseable {
+        /**
+         * The store's sequences the model trained on, when its training.json records a run on this
+         * store (method §1.1: the N of the per-copy unit); null otherwise.
+         */
+        java.util.BitSet trained() {
+            return dev.imprint.validation.TrainingRecipe.ofStore(dir.dir(), dir.config(), store).map(r -> r.seen(store.size())).orElse(null);
+        }
+
         @Override
         public void close() {
             store.close();

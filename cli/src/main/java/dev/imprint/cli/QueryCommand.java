@@ -108,8 +108,10 @@ final class QueryCommand implements Callable<Integer> {
                 timings.put("index_s", (System.nanoTime() - t1) / 1e9);
                 t1 = System.nanoTime();
             }
+            java.util.BitSet trained = in.trained();
+            int trainedOn = trained == null ? 0 : trained.cardinality();
             List<InfluenceAnalysis.QueryResult> results = InfluenceAnalysis.score(in.model(), in.store(), pre, queries, filtered,
-                    new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore), new ConsoleProgress());
+                    new InfluenceAnalysis.ScoreSettings(top, inputs.batchSize, true, k, rescore, trainedOn), new ConsoleProgress());
             long t2 = System.nanoTime();
             if (byIndex != null && which.startsWith("index: ")) which += "; " + indexRanks(results, byIndex);
             if (tfidf) timings.put("tfidf_filter_s", (tFilter - t0) / 1e9);
@@ -117,8 +119,8 @@ final class QueryCommand implements Callable<Integer> {
             timings.put("score_s", (t2 - t1) / 1e9);
             RunInfo run = new RunInfo(inputs.model.toString(), in.dir().fingerprint(), inputs.corpus.toString(), in.store().fingerprint(),
                     in.store().size(), s.name(), factorOptions.dampingText(),
-                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), which, timings);
-            ResultsJson.write(set.staging(), run, results, in.store());
+                    in.model().trackedLayers().stream().map(TrackedLayer::name).toList(), k == 0 ? "full" : Integer.toString(k), which, timings, trainedOn);
+            ResultsJson.write(set.staging(), run, results, in.store(), trained);
             ReportCommand.write(set.staging());
             set.commit();
             print(results, in);

@@ -10,6 +10,7 @@ import dev.imprint.io.OutputLock;
 import dev.imprint.io.OutputSet;
 import dev.imprint.report.ValidationReport;
 import dev.imprint.validation.Attribution;
+import dev.imprint.validation.ExactComparison;
 import dev.imprint.validation.LinearDatamodeling;
 import dev.imprint.validation.TrainingRecipe;
 import picocli.CommandLine;
@@ -29,15 +30,16 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code imprint validate}: do the scores predict what training does? (method §7) */
-@Command(name = "validate", mixinStandardHelpOptions = true, subcommands = ValidateCommand.Lds.class,
-        description = {"Checks influence scores against retraining: 'validate lds' retrains the model on random subsets of its",
-                "training data and measures how well each attribution's scores predict the queries' log p (method §7)."})
+@Command(name = "validate", mixinStandardHelpOptions = true, subcommands = {ValidateCommand.Lds.class, ValidateCommand.Exact.class},
+        description = {"Checks influence scores against what they estimate (method §7): 'validate lds' retrains the model on random",
+                "subsets of its training data and measures how well each attribution's scores predict the queries' log p;",
+                "'validate exact' compares each strategy with the exact damped Gauss-Newton Hessian of the fitting sample."})
 final class ValidateCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (lds)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (lds or exact)");
     }
 
     /** Where the queries come from: a file, or the model's held-out split. */
@@ -46,6 +48,84 @@ final class ValidateCommand implements Runnable {
         Path file;
         @Option(names = "--held-out-queries", description = "Instead: N sequences of the model's held-out split, each split in half (prompt, completion).")
         Integer heldOut;
+    }
+
+    /** The options every validation shares: outputs, stages, queries and how factors are fitted. */
+    static final class Common {
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        QuerySource querySource;
+        @Option(names = "--out", required = true, description = "Output folder: validation.json and report.html.")
+        Path out;
+        @Option(names = "--stages", description = "Folder of the retrained models, exact solves and cached scores (default: OUT.stages beside OUT).")
+        Path stages;
+        @Option(names = "--seed", defaultValue = "0", description = "Seed of the subsets, the fitting sample, the sampled labels and the random baseline (default: ${DEFAULT-VALUE}).")
+        long seed;
+        @Option(names = "--fitting-sequences", defaultValue = "" + InfluenceAnalysis.FitSettings.DEFAULT_FITTING_SEQUENCES,
+                description = "Size of the seeded fitting sample of the factors (default: ${DEFAULT-VALUE}, capped at the store).")
+        int fitting;
+        @Option(names = "--labels", defaultValue = "sampled", description = "sampled (the Fisher) or true (empirical Fisher) (default: ${DEFAULT-VALUE}).")
+        String labels;
+        @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
+        Double damping;
+
+        /** Every flag checked, before any work. */
+        void check() {
+            if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
+            if (querySource.heldOut != null && querySource.heldOut < 1) throw new InputException("--held-out-queries must be at least 1");
+            FittingPass.Labels.named(labels);
+            damping();
+        }
+
+        Damping damping() {
+            try {
+                return damping == null ? Damping.paperDefault() : new Damping.Absolute(damping);
+            } catch (IllegalArgumentException e) {
+                throw new InputException("--damping: " + e.getMessage());
+            }
+        }
+
+        InfluenceAnalysis.FitSettings fit(int batchSize) {
+            return new InfluenceAnalysis.FitSettings(dev.imprint.curvature.Strategy.defaultStrategy(), fitting, batchSize, seed, FittingPass.Labels.named(labels));
+        }
+
+        /** The attributions named, in order; a name given twice is refused. */
+        List<Attribution> attributions(List<String> names, int batchSize) {
+            Set<String> unique = new LinkedHashSet<>(names);
+            if (unique.size() != names.size()) throw new InputException("--attributions names one twice: " + String.join(",", names));
+            List<Attribution> out = new ArrayList<>();
+            for (String name : unique) out.add(Attribution.parse(name, fit(batchSize), damping(), batchSize, seed));
+            return out;
+        }
+
+        Path stagesDir() {
+            return stages != null ? stages : out.toAbsolutePath().resolveSibling(out.toAbsolutePath().getFileName() + ".stages");
+        }
+
+        /** The queries: the file's, or the first N held-out sequences of the model's recipe. */
+        List<Query> queries(Inputs.Opened in, TrainingRecipe recipe) {
+            if (querySource.file == null)
+                return LinearDatamodeling.heldOutQueries(in.store(), recipe.split(in.store().size()).heldOut(), querySource.heldOut, in.dir().tokenizer());
+            Path file = querySource.file;
+            if (!Files.isRegularFile(file)) throw InputException.notFound(file + ": no such file");
+            try {
+                return Query.fromJsonLines(file.toString(), Files.readAllLines(file), in.dir().tokenizer(), in.dir().config().contextLength());
+            } catch (java.io.IOException e) {
+                throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
+            }
+        }
+
+        /** What the run was given, for the report's header. */
+        Map<String, String> run(Inputs inputs, Inputs.Opened in, List<Query> queries) {
+            Map<String, String> run = new LinkedHashMap<>();
+            run.put("model", inputs.model.toString());
+            run.put("model fingerprint", in.dir().fingerprint());
+            run.put("store fingerprint", in.store().fingerprint());
+            run.put("queries", querySource.file != null ? querySource.file.toString() : queries.size() + " from the held-out split");
+            run.put("factors", "fitting sample " + Math.min(fitting, in.store().size()) + ", labels " + labels + ", damping "
+                    + (damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping));
+            run.put("stages", stagesDir().toString());
+            return run;
+        }
     }
 
     /** {@code imprint validate lds}. */
@@ -61,88 +141,91 @@ final class ValidateCommand implements Runnable {
                     "  imprint validate lds --model models/tiny --corpus docs/ --held-out-queries 16 --subsets 50 --out validation/lds"})
     static final class Lds implements Callable<Integer> {
         @Mixin Inputs inputs;
-        @ArgGroup(exclusive = true, multiplicity = "1")
-        QuerySource querySource;
-        @Option(names = "--out", required = true, description = "Output folder: validation.json and report.html.")
-        Path out;
-        @Option(names = "--stages", description = "Folder of the retrained models and cached scores (default: OUT.stages beside OUT).")
-        Path stages;
+        @Mixin Common common;
         @Option(names = "--subsets", defaultValue = "50", description = "M, subsets retrained (default: ${DEFAULT-VALUE}).")
         int subsets;
         @Option(names = "--seeds", defaultValue = "1", description = "Retrainings per subset, their measurements averaged (default: ${DEFAULT-VALUE}).")
         int seeds;
         @Option(names = "--fraction", defaultValue = "0.5", description = "Share of the training split in each subset (default: ${DEFAULT-VALUE}).")
         double fraction;
-        @Option(names = "--seed", defaultValue = "0", description = "Seed of the subsets, the fitting sample, the sampled labels and the random baseline (default: ${DEFAULT-VALUE}).")
-        long seed;
         @Option(names = "--attributions", defaultValue = "identity,diagonal,kfac,ekfac,tfidf,random", split = ",",
-                description = "What to compare: curvature strategies (identity, diagonal, kfac, ekfac) and the baselines tfidf and random (default: ${DEFAULT-VALUE}).")
+                description = "What to compare: curvature strategies (identity, diagonal, kfac, ekfac), exact (the exact GNH, small models) "
+                        + "and the baselines tfidf and random (default: ${DEFAULT-VALUE}).")
         List<String> attributions;
-        @Option(names = "--fitting-sequences", defaultValue = "" + InfluenceAnalysis.FitSettings.DEFAULT_FITTING_SEQUENCES,
-                description = "Size of the seeded fitting sample of the factors (default: ${DEFAULT-VALUE}, capped at the store).")
-        int fitting;
-        @Option(names = "--labels", defaultValue = "sampled", description = "sampled (the Fisher) or true (empirical Fisher) (default: ${DEFAULT-VALUE}).")
-        String labels;
-        @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
-        Double damping;
 
         @Override
         public Integer call() {
-            LinearDatamodeling.Settings settings = new LinearDatamodeling.Settings(subsets, seeds, fraction, seed, 2000);
-            if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
-            if (querySource.heldOut != null && querySource.heldOut < 1) throw new InputException("--held-out-queries must be at least 1");
-            FittingPass.Labels l = FittingPass.Labels.named(labels);
-            Damping d;
-            try {
-                d = damping == null ? Damping.paperDefault() : new Damping.Absolute(damping);
-            } catch (IllegalArgumentException e) {
-                throw new InputException("--damping: " + e.getMessage());
-            }
-            Set<String> names = new LinkedHashSet<>(attributions);
-            if (names.size() != attributions.size()) throw new InputException("--attributions names one twice: " + String.join(",", attributions));
-            InfluenceAnalysis.FitSettings fit = new InfluenceAnalysis.FitSettings(dev.imprint.curvature.Strategy.defaultStrategy(), fitting,
-                    inputs.batchSize, seed, l);
-            List<Attribution> chosen = new ArrayList<>();
-            for (String name : names) chosen.add(Attribution.parse(name, fit, d, inputs.batchSize, seed));
+            LinearDatamodeling.Settings settings = new LinearDatamodeling.Settings(subsets, seeds, fraction, common.seed, 2000);
+            common.check();
+            List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             TrainingRecipe recipe = TrainingRecipe.read(inputs.model);
-            Path stagesDir = stages != null ? stages : out.toAbsolutePath().resolveSibling(out.toAbsolutePath().getFileName() + ".stages");
-            try (OutputSet set = OutputSet.open(out, "validate lds", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
+            Path stagesDir = common.stagesDir();
+            try (OutputSet set = OutputSet.open(common.out, "validate lds", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
                  OutputLock stageLock = OutputLock.acquire(stagesDir, "validate lds");
                  Inputs.Opened in = inputs.open()) {
                 recipe.requireMatches(in.dir().config(), in.store());
-                List<Query> queries = querySource.file != null ? readQueries(querySource.file, in)
-                        : LinearDatamodeling.heldOutQueries(in.store(), recipe.split(in.store().size()).heldOut(), querySource.heldOut, in.dir().tokenizer());
+                List<Query> queries = common.queries(in, recipe);
                 System.err.printf("LDS: %d queries, %d subsets × %d seed(s) of %s of the training split, %s%n", queries.size(), subsets, seeds,
-                        fraction, String.join(", ", names));
+                        fraction, String.join(", ", attributions));
                 Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
                 LinearDatamodeling.Result r = LinearDatamodeling.run(ai, recipe, in.dir().config(), chosen, settings, stagesDir, new ConsoleProgress());
-                Map<String, String> run = new LinkedHashMap<>();
-                run.put("model", inputs.model.toString());
-                run.put("model fingerprint", in.dir().fingerprint());
-                run.put("store fingerprint", in.store().fingerprint());
+                Map<String, String> run = common.run(inputs, in, queries);
                 run.put("recipe", recipe.preset().name() + " (" + recipe.preset().arch().name().toLowerCase() + "), " + recipe.steps() + " steps, seed " + recipe.seed());
-                run.put("queries", querySource.file != null ? querySource.file.toString() : queries.size() + " from the held-out split");
-                run.put("factors", "fitting sample " + Math.min(fitting, in.store().size()) + ", labels " + labels + ", damping "
-                        + (damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping));
-                run.put("stages", stagesDir.toString());
                 ValidationReport.writeLds(set.staging(), r, run);
                 set.commit();
                 System.out.printf("LDS over %d queries, %d subsets of %d of %d training sequences (retraining %.1f s, %d models trained now):%n",
                         queries.size(), subsets, r.subsetSize(), r.trainingSequences(), r.retrainSeconds(), r.retrainedNow());
                 for (LinearDatamodeling.Estimate e : r.estimates())
                     System.out.printf("  %-9s %6.3f  [%6.3f, %6.3f]%n", e.attribution(), e.mean(), e.low(), e.high());
-                System.out.println("written: " + out.resolve(ValidationReport.JSON_FILE) + ", " + out.resolve(ValidationReport.HTML_FILE));
+                System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
             }
             return 0;
         }
+    }
 
-        private static List<Query> readQueries(Path file, Inputs.Opened in) {
-            if (!Files.isRegularFile(file)) throw InputException.notFound(file + ": no such file");
-            try {
-                return Query.fromJsonLines(file.toString(), Files.readAllLines(file), in.dir().tokenizer(), in.dir().config().contextLength());
-            } catch (java.io.IOException e) {
-                throw new InputException(file + ": cannot read (" + e.getMessage() + ")", e);
+    /** {@code imprint validate exact}. */
+    @Command(name = "exact", mixinStandardHelpOptions = true,
+            description = {"Every strategy against influence through the exact damped block-diagonal Gauss-Newton Hessian of the same",
+                    "fitting sample (method §7.2): G = (1/N) Σ_z g_z g_zᵀ from each fitting sequence's gradient with sampled",
+                    "labels, (G + λI)⁻¹ by Woodbury, λ = 0.1 × tr(G)/D per layer (EK-FAC's rule) unless --damping gives one.",
+                    "Holds N × D doubles per layer, so it is for small models. Per query, Pearson and Spearman over every",
+                    "sequence of the store; writes OUT/validation.json and OUT/report.html."},
+            footer = {"", "Example:",
+                    "  imprint validate exact --model models/tiny --corpus docs/ --held-out-queries 16 --fitting-sequences 500 --out validation/exact"})
+    static final class Exact implements Callable<Integer> {
+        @Mixin Inputs inputs;
+        @Mixin Common common;
+        @Option(names = "--attributions", defaultValue = "identity,diagonal,kfac,ekfac", split = ",",
+                description = "Strategies (and baselines) compared with the exact solve (default: ${DEFAULT-VALUE}).")
+        List<String> attributions;
+
+        @Override
+        public Integer call() {
+            common.check();
+            List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
+            if (chosen.stream().anyMatch(a -> a instanceof Attribution.Exact)) throw new InputException("--attributions: exact is the reference here, not a strategy to compare");
+            Path stagesDir = common.stagesDir();
+            try (OutputSet set = OutputSet.open(common.out, "validate exact", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
+                 OutputLock stageLock = OutputLock.acquire(stagesDir, "validate exact");
+                 Inputs.Opened in = inputs.open()) {
+                TrainingRecipe recipe = common.querySource.file == null ? TrainingRecipe.read(inputs.model) : null;
+                if (recipe != null) recipe.requireMatches(in.dir().config(), in.store());
+                List<Query> queries = common.queries(in, recipe);
+                Attribution.Exact exact = new Attribution.Exact(common.fit(inputs.batchSize), common.damping(), inputs.batchSize);
+                int n = Math.min(common.fitting, in.store().size());
+                System.err.printf("exact GNH of %d fitting sequences (%,d MiB of gradients) against %s, %d queries%n", n,
+                        Attribution.Exact.bytes(in.model(), n) >> 20, String.join(", ", attributions), queries.size());
+                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
+                ExactComparison.Result r = ExactComparison.run(ai, exact, chosen, stagesDir, new ConsoleProgress());
+                ValidationReport.writeExact(set.staging(), r, common.run(inputs, in, queries));
+                set.commit();
+                System.out.printf("against the exact GNH of %d fitting sequences, %d queries × %d sequences (exact scores %.1f s):%n", r.fitting(),
+                        queries.size(), r.sequences(), r.exactSeconds());
+                for (ExactComparison.Agreement a : r.agreements())
+                    System.out.printf("  %-9s Pearson %.4f (lowest query %.4f), Spearman %.4f%n", a.attribution(), a.pearson(), a.lowest(), a.spearman());
+                System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
             }
+            return 0;
         }
     }
 }

@@ -71,6 +71,11 @@ class CliTest {
         double score = q.get("top").get(0).get("score").asDouble(), tokens = 0;
         for (JsonNode t : q.get("top").get(0).get("tokens")) tokens += t.get("score").asDouble();
         assertEquals(score, tokens, 1e-6 * Math.abs(score), "token scores sum to the sequence score");
+        // per copy is over the sequences the model trained on: 320 draws cover the training split, which holds out one sequence
+        int N = json.get("run").get("trained_on").asInt();
+        assertEquals(json.get("run").get("sequences").asInt() - 1, N);
+        assertEquals(score / N, q.get("top").get(0).get("score_per_copy").asDouble(), 1e-12 * Math.abs(score));
+        for (JsonNode t : q.get("top")) assertTrue(t.get("trained").isBoolean(), t.toString());
         assertTrue(Files.readString(results.resolve("report.html")).contains("TF-IDF filtering used"));
 
         Files.delete(results.resolve("report.html"));

@@ -81,6 +81,24 @@ class ValidateCommandTest {
         assertEquals(v.get("lds").get("ekfac").get("per_query"), w.get("lds").get("ekfac").get("per_query"));
         assertEquals(v.get("actual"), w.get("actual"));
 
+        // against the exact GNH of the same fitting sample (its solve is checked against the explicit matrix in
+        // ExactPreconditionerTest); with 40 fitting sequences and D ≈ 16,000 the damping dominates the exact G, so
+        // no ordering of the strategies is asserted at this size, only that each is a correlation over every sequence
+        Path exactOut = dir.resolve("exact");
+        CliTest.Run exact = run("validate", "exact", "--model", model.toString(), "--corpus", corpus.toString(), "--cache", cache,
+                "--queries", q.toString(), "--stages", out + ".stages", "--out", exactOut.toString());
+        assertEquals(0, exact.code(), exact.err());
+        JsonNode x = JSON.readTree(exactOut.resolve("validation.json").toFile());
+        double ekfacR = x.at("/exact/ekfac/pearson").asDouble(), identityR = x.at("/exact/identity/pearson").asDouble();
+        System.out.printf("against the exact GNH in miniature: ekfac %.4f, kfac %.4f, diagonal %.4f, identity %.4f%n", ekfacR,
+                x.at("/exact/kfac/pearson").asDouble(), x.at("/exact/diagonal/pearson").asDouble(), identityR);
+        for (String strategy : new String[] {"ekfac", "kfac", "diagonal", "identity"}) {
+            double r = x.at("/exact/" + strategy + "/pearson").asDouble();
+            assertTrue(r > 0 && r <= 1, strategy + ": " + r);
+            assertEquals(6, x.at("/exact/" + strategy + "/per_query_pearson").size());
+        }
+        assertEquals(v.at("/training_sequences").asInt() + 1, x.at("/sequences").asInt(), "every sequence of the store is scored");
+
         // a model without a recipe is refused in one line
         Files.delete(model.resolve("training.json"));
         CliTest.Run noRecipe = run(args);

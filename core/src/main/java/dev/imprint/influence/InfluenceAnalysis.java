@@ -76,13 +76,20 @@ public final class InfluenceAnalysis {
      * @param keepAll   also return every scored sequence's score (for distributions and dense output)
      * @param rank      0 for exact full-rank scoring; k for query batching with rank-k queries (method §5)
      * @param rescore   with rank k: each query's top this-many candidates are rescored at full rank
+     * @param trainingSequences N of the per-copy unit: how many sequences the model trained on (0: the store's size)
      */
-    public record ScoreSettings(int topK, int batchSize, boolean keepAll, int rank, int rescore) {
+    public record ScoreSettings(int topK, int batchSize, boolean keepAll, int rank, int rescore, int trainingSequences) {
         public ScoreSettings {
             if (topK < 1) throw new IllegalArgumentException("top-k " + topK + " must be at least 1");
             if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize + " must be at least 1");
             if (rank < 0) throw new IllegalArgumentException("rank " + rank + " must be 0 (full) or positive");
             if (rank > 0 && rescore < topK) throw new IllegalArgumentException("rescoring " + rescore + " candidates cannot fill a top-" + topK);
+            if (trainingSequences < 0) throw new IllegalArgumentException("training sequences " + trainingSequences + " is negative");
+        }
+
+        /** Per-copy scores relative to the whole store. */
+        public ScoreSettings(int topK, int batchSize, boolean keepAll, int rank, int rescore) {
+            this(topK, batchSize, keepAll, rank, rescore, 0);
         }
 
         /** Exact scoring, top 10. */
@@ -96,7 +103,7 @@ public final class InfluenceAnalysis {
      *
      * @param sequence     index in the store
      * @param score        I(z) = qᵀ(G+λI)⁻¹ r (method §1), raw
-     * @param scorePerCopy score ÷ N: nats of log p(completion) gained by adding one more copy of z
+     * @param scorePerCopy score ÷ N: nats of log p(completion) gained by adding one more copy of z to the N sequences the model trained on
      * @param layers       Eq. 30 terms, in tracked-layer order
      * @param tokens       Eq. 31 terms per position (position t's term comes from predicting token t+1)
      */
@@ -397,7 +404,7 @@ public final class InfluenceAnalysis {
      */
     private static List<QueryResult> rescoreAndExplain(LanguageModel model, SequenceStore store, Preconditioners preconditioners, List<Query> queries,
                                                        ScoreSettings settings, Budget budget, FirstStage first, Scan scan, int from, Progress progress) {
-        int Q = queries.size(), N = store.size(), to = Math.min(Q, from + budget.group());
+        int Q = queries.size(), N = settings.trainingSequences() > 0 ? settings.trainingSequences() : store.size(), to = Math.min(Q, from + budget.group());
         InfluenceScorer exact = !budget.lowRank() ? first.scorer()
                 : budget.keepFull() ? new InfluenceScorer(model, first.full())
                 : exactScorer(model, preconditioners, queries.subList(from, to), null, progress,

@@ -46,7 +46,10 @@ public final class HtmlReport {
         StringBuilder out = new StringBuilder("<header>\n<h1>Imprint influence report</h1>\n<dl class=\"run\">\n");
         row(out, "Model", Html.escape(run.model()) + fingerprint(run.modelFingerprint()));
         row(out, "Corpus", Html.escape(run.corpus()) + fingerprint(run.storeFingerprint()));
-        row(out, "Training sequences", "N = " + run.sequences());
+        row(out, "Training sequences", run.trainedOn() > 0
+                ? "N = " + run.trainedOn() + ": the sequences the model trained on, from its training.json (the store holds " + run.sequences()
+                        + "; a top sequence it never saw is marked)"
+                : "N = " + run.sequences() + ", the whole store (the model's training set is not recorded)");
         row(out, "Strategy", Html.escape(strategy(run.strategy())));
         row(out, "Damping", Html.escape(run.damping()));
         row(out, "Tracked layers", run.layers().size() + ": " + Html.escape(String.join(", ", run.layers())));

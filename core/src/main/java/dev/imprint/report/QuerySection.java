@@ -69,7 +69,9 @@ final class QuerySection {
             out.append("<p class=\"note\">Not available: this run did not keep every sequence's score.</p>");
         } else {
             if (CcdfChart.plottable(d)) out.append(CcdfChart.svg(d, "CCDF of positive scores for query " + query.id()));
-            out.append("<figcaption>").append(Html.escape(distributionCaption(d))).append("</figcaption>");
+            String pass = "full".equals(run.rank()) ? "" : "These are the scores of the rank-" + run.rank()
+                    + " first pass, not rescored (the top sequences below were rescored at full rank). ";
+            out.append("<figcaption>").append(Html.escape(pass + distributionCaption(d))).append("</figcaption>");
         }
         return out.append("</figure>\n").toString();
     }
@@ -107,7 +109,8 @@ final class QuerySection {
                 + "<span class=\"rank\">#" + t.rank() + "</span> "
                 + "<span class=\"score\">influence <b class=\"" + (t.score() >= 0 ? "pos-text" : "neg-text") + "\">"
                 + Html.signed(t.score()) + "</b> raw · <b>" + Html.signed(t.scorePerCopy()) + "</b> nats per copy (÷ N = "
-                + run.sequences() + ")</span> "
+                + run.perCopyN() + ")</span> "
+                + (Boolean.FALSE.equals(t.trained()) ? "<span class=\"unseen\" title=\"not among the sequences the model was trained on\">never trained on</span> " : "")
                 + LayerChart.mini(layerNames, padded(t.layers()), "layer-wise influence of sequence " + t.sequence())
                 + "<span class=\"where\">sequence " + t.sequence() + " · " + Html.escape(where(t)) + "</span>"
                 + "</div>\n<div class=\"heat\">" + Heatmap.html(t.text(), t.tokens()) + "</div></li>\n";

@@ -16,6 +16,7 @@ final class ReportStyle {
             dl.run dd { margin: 0; overflow-wrap: anywhere; }
             .fingerprint { color: #888; font-size: .85em; }
             .filtering.warn { background: #fff1c2; padding: 0 .3em; border-radius: 3px; }
+            .unseen { background: #eef; color: #335; border-radius: 3px; padding: 0 .35em; font-size: .85em; }
             table.lds { border-collapse: collapse; margin: .4em 0; }
             table.lds th, table.lds td { padding: .25em .8em; border-bottom: 1px solid #e3e3e3; text-align: right; }
             table.lds th:first-child, table.lds td:first-child { text-align: left; }

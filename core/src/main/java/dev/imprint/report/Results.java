@@ -39,9 +39,10 @@ public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryR
      * @param text         the sequence's text
      * @param tokens       (T) each token's place in {@code text} and its raw term (Eq. 31); the term at
      *                     position t comes from predicting token t+1
+     * @param trained      whether the model trained on the sequence; null when its training set is not recorded
      */
     public record TopSequence(int rank, int sequence, String document, List<DocumentPiece> documents, double score,
-                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens) {}
+                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens, Boolean trained) {}
 
     /** Where a piece of a document sits: characters in the document, tokens in the sequence. */
     public record DocumentPiece(String id, int charStart, int charEnd, int tokenStart, int tokenEnd) {}

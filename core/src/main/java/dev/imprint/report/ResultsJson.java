@@ -40,16 +40,20 @@ public final class ResultsJson {
 
     private ResultsJson() {}
 
-    /** Writes results.json (and scores.safetensors when all scores were kept) into {@code dir}. */
-    public static void write(Path dir, RunInfo run, List<InfluenceAnalysis.QueryResult> results, SequenceStore store) {
-        write(dir, new Results(VERSION, run, UNIT, results.stream().map(r -> query(r, store)).toList()));
+    /**
+     * Writes results.json (and scores.safetensors when all scores were kept) into {@code dir};
+     * {@code trained} (null when not recorded) marks the sequences the model trained on.
+     */
+    public static void write(Path dir, RunInfo run, List<InfluenceAnalysis.QueryResult> results, SequenceStore store, java.util.BitSet trained) {
+        write(dir, new Results(VERSION, run, UNIT, results.stream().map(r -> query(r, store, trained)).toList()));
         if (!results.isEmpty() && results.getFirst().scores() != null) {
             int Q = results.size(), N = results.getFirst().scores().length;
             float[] all = new float[Q * N];
             for (int q = 0; q < Q; q++) System.arraycopy(results.get(q).scores(), 0, all, q * N, N);
             Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
             t.put("scores", SafeTensors.Tensor.f32(all, Q, N));
-            SafeTensors.write(dir.resolve(SCORES), t, Map.of("queries", String.join("\n", results.stream().map(r -> r.query().id()).toList())));
+            SafeTensors.write(dir.resolve(SCORES), t, Map.of("queries", String.join("\n", results.stream().map(r -> r.query().id()).toList()),
+                    "scores", "full".equals(run.rank()) ? "exact (full rank)" : "rank-" + run.rank() + " first pass, not rescored"));
         }
     }
 
@@ -91,16 +95,16 @@ public final class ResultsJson {
         return r;
     }
 
-    private static Results.QueryResults query(InfluenceAnalysis.QueryResult r, SequenceStore store) {
+    private static Results.QueryResults query(InfluenceAnalysis.QueryResult r, SequenceStore store, java.util.BitSet trained) {
         Query q = r.query();
         ScoreDistribution distribution = r.scores() == null ? null : ScoreDistribution.of(r.scores());
         List<Results.TopSequence> top = new ArrayList<>();
-        for (InfluenceAnalysis.Hit h : r.top()) top.add(topSequence(top.size() + 1, h, store));
+        for (InfluenceAnalysis.Hit h : r.top()) top.add(topSequence(top.size() + 1, h, store, trained));
         return new Results.QueryResults(q.id(), q.prompt(), q.completion(), r.logProb(), q.promptTokens().length,
                 q.completionTokens().length, distribution, top);
     }
 
-    private static Results.TopSequence topSequence(int rank, InfluenceAnalysis.Hit h, SequenceStore store) {
+    private static Results.TopSequence topSequence(int rank, InfluenceAnalysis.Hit h, SequenceStore store, java.util.BitSet trained) {
         List<Piece> pieces = store.provenance(h.sequence()).pieces();
         List<Results.DocumentPiece> documents = pieces.stream().map(p -> new Results.DocumentPiece(
                 store.document(p.document()).id(), p.charStart(), p.charEnd(), p.tokenStart(), p.tokenEnd())).toList();
@@ -109,6 +113,6 @@ public final class ResultsJson {
         for (int t = 0; t < h.tokens().length; t++)
             tokens.add(new Results.TokenScore(text.tokenStart()[t], text.tokenEnd()[t], h.tokens()[t]));
         return new Results.TopSequence(rank, h.sequence(), documents.getFirst().id(), documents, h.score(), h.scorePerCopy(),
-                h.layers(), text.text(), tokens);
+                h.layers(), text.text(), tokens, trained == null ? null : trained.get(h.sequence()));
     }
 }

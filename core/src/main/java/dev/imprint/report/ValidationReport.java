@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.io.AtomicFiles;
+import dev.imprint.validation.ExactComparison;
 import dev.imprint.validation.LinearDatamodeling;
 
 import java.io.IOException;
@@ -14,7 +15,8 @@ import java.util.Map;
 
 /**
  * What {@code imprint validate} writes: {@value #JSON_FILE} (each table keyed by attribution, for
- * scripts) and {@value #HTML_FILE} (the table, and predicted against actual per attribution).
+ * scripts) and {@value #HTML_FILE} (the table, and a scatter plot per attribution: predicted against
+ * actual for LDS, against the exact scores for the exact comparison).
  */
 public final class ValidationReport {
     public static final String JSON_FILE = "validation.json", HTML_FILE = "report.html";
@@ -31,6 +33,62 @@ public final class ValidationReport {
             throw new UncheckedIOException(e);
         }
         AtomicFiles.writeString(dir.resolve(HTML_FILE), html(r, run));
+    }
+
+    /** Writes both files of an exact comparison into {@code dir}. */
+    public static void writeExact(Path dir, ExactComparison.Result r, Map<String, String> run) {
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode exact = root.putObject("exact");
+        for (ExactComparison.Agreement a : r.agreements()) {
+            ObjectNode o = exact.putObject(a.attribution());
+            o.put("pearson", a.pearson()).put("spearman", a.spearman()).put("lowest_pearson", a.lowest());
+            ArrayNode per = o.putArray("per_query_pearson");
+            for (double v : a.perQuery()) per.add(v);
+            o.put("score_seconds", a.seconds());
+        }
+        root.put("fitting_sequences", r.fitting()).put("sequences", r.sequences()).put("exact_seconds", r.exactSeconds())
+                .put("exact_bytes", r.exactBytes());
+        ObjectNode runNode = root.putObject("run");
+        run.forEach(runNode::put);
+        ArrayNode queries = root.putArray("queries");
+        for (var q : r.queries()) queries.addObject().put("id", q.id()).put("prompt", q.prompt()).put("completion", q.completion());
+        try {
+            AtomicFiles.writeString(dir.resolve(JSON_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        StringBuilder h = new StringBuilder();
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Imprint validation: against the exact GNH</title><style>")
+                .append(ReportStyle.CSS).append("</style></head><body>\n<h1>Against the exact damped Gauss-Newton Hessian</h1>\n");
+        h.append("<p class=\"note\">Every attribution's scores of all ").append(r.sequences()).append(" sequences against ")
+                .append(r.queries().size()).append(r.queries().size() == 1 ? " query" : " queries").append(", compared with influence through the exact damped ")
+                .append("block-diagonal GNH of the same ").append(r.fitting()).append(" fitting sequences and sampled labels, solved by Woodbury (method §7.2; ")
+                .append(r.exactBytes() >> 20).append(" MiB of gradients held).</p>\n<dl class=\"run\">");
+        run.forEach((k, v) -> h.append("<dt>").append(Html.escape(k)).append("</dt><dd>").append(Html.escape(v)).append("</dd>"));
+        h.append("</dl>\n<h2>Agreement with the exact solve</h2>\n<table class=\"lds\"><thead><tr><th>attribution</th><th>Pearson (mean)</th>"
+                + "<th>lowest query</th><th>Spearman (mean)</th><th>scoring time</th></tr></thead><tbody>\n");
+        for (ExactComparison.Agreement a : r.agreements())
+            h.append("<tr><td>").append(Html.escape(a.attribution())).append("</td><td>").append(Html.fixed(a.pearson(), 4)).append("</td><td>")
+                    .append(Html.fixed(a.lowest(), 4)).append("</td><td>").append(Html.fixed(a.spearman(), 4)).append("</td><td>")
+                    .append(a.seconds() == 0 ? "on disk" : Html.fixed(a.seconds(), 1) + " s").append("</td></tr>\n");
+        h.append("</tbody></table>\n<p class=\"note\">Exact scores: ").append(r.exactSeconds() == 0 ? "on disk" : Html.fixed(r.exactSeconds(), 1) + " s")
+                .append(".</p>\n<h2>Scores against the exact scores</h2>\n<p class=\"note\">One point per sequence, for the first ")
+                .append(Math.min(4, r.queries().size())).append(" queries, both standardized within the query.</p>\n<div class=\"charts\">");
+        int shown = Math.min(4, r.queries().size());
+        double[][] reference = pointsOf(r.exact(), shown);
+        for (ExactComparison.Agreement a : r.agreements())
+            h.append("<figure>").append(scatter(pointsOf(r.scores().get(a.attribution()), shown), reference, a.attribution(),
+                            a.attribution() + " score (z)", "exact score (z)"))
+                    .append("<figcaption>").append(Html.escape(a.attribution())).append(": Pearson ").append(Html.fixed(a.pearson(), 4)).append("</figcaption></figure>");
+        AtomicFiles.writeString(dir.resolve(HTML_FILE), h.append("</div>\n</body></html>\n").toString());
+    }
+
+    /** points[i][q] = scores[q][i] for the first {@code queries} queries. */
+    private static double[][] pointsOf(float[][] scores, int queries) {
+        double[][] out = new double[scores[0].length][queries];
+        for (int q = 0; q < queries; q++)
+            for (int i = 0; i < out.length; i++) out[i][q] = scores[q][i];
+        return out;
     }
 
     static ObjectNode json(LinearDatamodeling.Result r, Map<String, String> run) {
@@ -96,7 +154,8 @@ public final class ValidationReport {
         h.append("<h2>Predicted against actual</h2>\n<p class=\"note\">One point per subset and query, both standardized within the query "
                 + "(z-scores over subsets), so that queries of different scales share the axes; points beyond ±3 are drawn at the edge.</p>\n<div class=\"charts\">");
         for (LinearDatamodeling.Estimate e : r.estimates())
-            h.append("<figure>").append(scatter(r.predicted().get(e.attribution()), r.actual(), e.attribution()))
+            h.append("<figure>").append(scatter(r.predicted().get(e.attribution()), r.actual(), e.attribution(),
+                            "predicted: Σ of the subset's scores (z)", "actual: log p after retraining (z)"))
                     .append("<figcaption>").append(Html.escape(e.attribution())).append(": LDS ").append(Html.fixed(e.mean(), 3)).append("</figcaption></figure>");
         h.append("</div>\n</body></html>\n");
         return h.toString();
@@ -107,9 +166,9 @@ public final class ValidationReport {
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    /** Standardized predicted (x) against standardized actual (y), every query's subsets. */
-    static String scatter(double[][] predicted, double[][] actual, String name) {
-        Svg svg = new Svg(WIDTH, HEIGHT, "chart lds-scatter", "predicted against actual log p for " + name);
+    /** Standardized x[j][q] against standardized y[j][q], each query standardized over j. */
+    static String scatter(double[][] predicted, double[][] actual, String name, String xTitle, String yTitle) {
+        Svg svg = new Svg(WIDTH, HEIGHT, "chart lds-scatter", xTitle + " against " + yTitle + " for " + name);
         double bottom = HEIGHT - BOTTOM, right = WIDTH - RIGHT;
         svg.line(LEFT, TOP, LEFT, bottom, "axis").line(LEFT, bottom, right, bottom, "axis");
         for (int k = -3; k <= 3; k++) {
@@ -121,8 +180,8 @@ public final class ValidationReport {
             double[] p = standardized(predicted, q), a = standardized(actual, q);
             for (int j = 0; j < M; j++) svg.circle(x(p[j]), y(a[j]), 2.2, "point", null);
         }
-        svg.text((LEFT + right) / 2, HEIGHT - 6, "middle", "axis-title", "predicted: Σ of the subset's scores (z)");
-        svg.text(6, 14, "start", "axis-title", "actual: log p after retraining (z)");
+        svg.text((LEFT + right) / 2, HEIGHT - 6, "middle", "axis-title", xTitle);
+        svg.text(6, 14, "start", "axis-title", yTitle);
         return svg.close();
     }
 

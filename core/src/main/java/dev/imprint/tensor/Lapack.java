@@ -43,4 +43,19 @@ public final class Lapack {
         int info = openblas.LAPACKE_dgeqrf(openblas.LAPACK_ROW_MAJOR, m, n, a, n, tau);
         return info != 0 ? info : openblas.LAPACKE_dorgqr(openblas.LAPACK_ROW_MAJOR, m, n, n, a, n, tau);
     }
+
+    /** C (n, n) ← A Aᵀ for A (n, k) row-major, in its lower triangle (BLAS dsyrk); the upper triangle is left as it was. */
+    public static void gramLower(double[] a, int n, int k, double[] c) {
+        openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasLower, openblas.CblasNoTrans, n, k, 1.0, a, k, 0.0, c, n);
+    }
+
+    /** Cholesky factorization of a symmetric positive definite (n, n), lower triangle, in place. Returns LAPACK's info (0 = success). */
+    public static int dpotrf(double[] a, int n) {
+        return openblas.LAPACKE_dpotrf(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, a, n);
+    }
+
+    /** Solves A x = b with {@link #dpotrf}'s factor of A; b (n, nrhs) becomes x. Returns LAPACK's info (0 = success). */
+    public static int dpotrs(double[] factor, int n, double[] b, int nrhs) {
+        return openblas.LAPACKE_dpotrs(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, nrhs, factor, n, b, nrhs);
+    }
 }

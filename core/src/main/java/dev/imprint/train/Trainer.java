@@ -221,20 +221,43 @@ public final class Trainer {
 
     /** The batch of step s: epochs are seeded permutations of the training split, laid end to end. */
     int[] batchIndices(int step) {
-        int B = settings.batchSize(), n = train.length;
+        int B = settings.batchSize();
         int[] idx = new int[B];
+        draws(train, settings.seed(), (long) step * B, B, (i, sequence) -> idx[i] = sequence);
+        return idx;
+    }
+
+    /**
+     * The sequences a run of {@code settings} on {@code split} draws over all its steps: the
+     * training set the model actually saw (a run of fewer draws than its split sees only part of it).
+     */
+    public static java.util.BitSet drawn(Split split, TrainingSettings settings) {
+        java.util.BitSet seen = new java.util.BitSet();
+        long total = (long) settings.steps() * settings.batchSize();
+        if (total >= split.train().length) for (int i : split.train()) seen.set(i); // a whole epoch draws every one
+        else draws(split.train(), settings.seed(), 0, total, (i, sequence) -> seen.set(sequence));
+        return seen;
+    }
+
+    /** Receives draw i of a range: the sequence drawn. */
+    @FunctionalInterface
+    private interface Draw {
+        void at(int i, int sequence);
+    }
+
+    /** Hands draws [from, from + count) of the seeded epoch permutations of {@code train}, laid end to end, to {@code draw}. */
+    private static void draws(int[] train, long seed, long from, long count, Draw draw) {
+        int n = train.length;
         int[] perm = null;
         long epochOfPerm = -1;
-        for (int i = 0; i < B; i++) {
-            long pos = (long) step * B + i;
-            long epoch = pos / n;
+        for (long i = 0; i < count; i++) {
+            long pos = from + i, epoch = pos / n;
             if (epoch != epochOfPerm) {
-                perm = permutation(n, settings.seed() * 31 + epoch + 1);
+                perm = permutation(n, seed * 31 + epoch + 1);
                 epochOfPerm = epoch;
             }
-            idx[i] = train[perm[(int) (pos % n)]];
+            draw.at((int) i, train[perm[(int) (pos % n)]]);
         }
-        return idx;
     }
 
     private static int[] permutation(int n, long seed) {

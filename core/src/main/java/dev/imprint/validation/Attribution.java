@@ -29,6 +29,58 @@ public sealed interface Attribution {
     float[][] scores(Inputs in, Progress progress);
 
     /**
+     * The same, from its stage file under {@code stages} when one with the same fingerprint (of
+     * {@link #arguments}, the model, the store and the queries) is there, else computed and written.
+     */
+    default float[][] cachedScores(Inputs in, Path stages, Progress progress) {
+        Path file = scoresFile(stages, in);
+        int Q = in.queries().size(), N = in.store().size();
+        if (java.nio.file.Files.exists(file)) {
+            try (dev.imprint.io.SafeTensors st = dev.imprint.io.SafeTensors.open(file)) {
+                float[] flat = st.floats("scores");
+                if (flat.length == (long) Q * N) {
+                    float[][] out = new float[Q][];
+                    for (int q = 0; q < Q; q++) out[q] = java.util.Arrays.copyOfRange(flat, q * N, (q + 1) * N);
+                    return out;
+                }
+            } catch (RuntimeException e) {
+                // a damaged stage file is computed again below
+            }
+        }
+        float[][] s = scores(in, progress);
+        float[] flat = new float[Math.multiplyExact(Q, N)];
+        for (int q = 0; q < Q; q++) System.arraycopy(s[q], 0, flat, q * N, N);
+        try {
+            java.nio.file.Files.createDirectories(file.getParent());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot create " + file.getParent() + " (" + e.getMessage() + ")", e);
+        }
+        dev.imprint.io.SafeTensors.write(file, java.util.Map.of("scores", dev.imprint.io.SafeTensors.Tensor.f32(flat, Q, N)),
+                java.util.Map.of("attribution", name(), "arguments", arguments()));
+        return s;
+    }
+
+    /** The stage file of the scores, named by the fingerprint of everything they depend on. */
+    default Path scoresFile(Path stages, Inputs in) {
+        StringBuilder key = new StringBuilder(arguments()).append('|').append(in.modelFingerprint()).append('|').append(in.store().fingerprint());
+        for (Query q : in.queries()) key.append('|').append(java.util.Arrays.toString(q.tokens())).append('/').append(q.completionTokens().length);
+        return stages.resolve("scores").resolve(name() + "-" + dev.imprint.io.Sha256.ofText(key.toString()).substring(0, 16) + ".safetensors");
+    }
+
+    /** Scores of each attribution from {@link #cachedScores}, with the seconds each took in this run (0 when read from disk). */
+    static java.util.Map<String, float[][]> scoresOf(List<Attribution> attributions, Inputs in, Path stages, Progress progress,
+                                                      java.util.Map<String, Double> seconds) {
+        java.util.Map<String, float[][]> out = new java.util.LinkedHashMap<>();
+        for (Attribution a : attributions) {
+            long t0 = System.nanoTime();
+            boolean cached = java.nio.file.Files.exists(a.scoresFile(stages, in));
+            out.put(a.name(), a.cachedScores(in, stages, progress));
+            seconds.put(a.name(), cached ? 0 : (System.nanoTime() - t0) / 1e9);
+        }
+        return out;
+    }
+
+    /**
      * What an attribution scores with.
      *
      * @param model            the trained model
@@ -55,6 +107,54 @@ public sealed interface Attribution {
         public float[][] scores(Inputs in, Progress progress) {
             Preconditioners pre = InfluenceAnalysis.fit(in.model(), in.store(), in.modelFingerprint(), in.factorsDir(), fit.withStrategy(strategy),
                     damping, new StageProgress(progress));
+            var results = InfluenceAnalysis.score(in.model(), in.store(), pre, in.queries(), null,
+                    new InfluenceAnalysis.ScoreSettings(1, batchSize, true, 0, 0), progress);
+            float[][] out = new float[results.size()][];
+            for (int q = 0; q < out.length; q++) out[q] = results.get(q).scores();
+            return out;
+        }
+    }
+
+    /**
+     * Influence with the exact damped GNH of the fitting sample (method §7.2), by Woodbury: the
+     * reference the strategies approximate. Holds every fitting sequence's gradient, so it is for
+     * models whose N × D doubles fit the heap.
+     */
+    record Exact(InfluenceAnalysis.FitSettings fit, Damping damping, int batchSize) implements Attribution {
+        @Override
+        public String name() {
+            return "exact";
+        }
+
+        @Override
+        public String arguments() {
+            return "exact|" + fit.withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|" + damping;
+        }
+
+        /** Bytes the exact preconditioners of {@code model} take for {@code n} fitting sequences. */
+        public static long bytes(LanguageModel model, int n) {
+            long b = 0;
+            for (var l : model.trackedLayers()) b += dev.imprint.curvature.ExactPreconditioner.bytes(l.outFeatures(), l.activationDim(), n);
+            return b;
+        }
+
+        @Override
+        public float[][] scores(Inputs in, Progress progress) {
+            int n = Math.min(fit.fittingSequences(), in.store().size());
+            long need = bytes(in.model(), n), heap = Runtime.getRuntime().maxMemory();
+            if (need > heap / 2)
+                throw dev.imprint.InputException.outOfMemory("the exact GNH of " + n + " fitting sequences holds their gradients: " + (need >> 20)
+                        + " MiB, more than half the " + (heap >> 20) + " MiB heap; give fewer --fitting-sequences or more IMPRINT_HEAP");
+            int[] fitting = in.store().sample(n, fit.seed());
+            progress.start("Exact GNH: per-sequence gradients of the fitting sample", 1, Progress.Unit.ITEMS);
+            Preconditioners pre;
+            try {
+                pre = dev.imprint.curvature.ExactPreconditioner.fit(in.model(),
+                        new dev.imprint.influence.FittingPass(in.model(), in.store(), fitting, fit.batchSize(), fit.seed(), fit.labels()), n, damping);
+                progress.step(1);
+            } finally {
+                progress.done();
+            }
             var results = InfluenceAnalysis.score(in.model(), in.store(), pre, in.queries(), null,
                     new InfluenceAnalysis.ScoreSettings(1, batchSize, true, 0, 0), progress);
             float[][] out = new float[results.size()][];
@@ -113,9 +213,10 @@ public sealed interface Attribution {
         }
     }
 
-    /** The attribution a name stands for: a curvature strategy, tfidf or random. */
+    /** The attribution a name stands for: a curvature strategy, exact, tfidf or random. */
     static Attribution parse(String name, InfluenceAnalysis.FitSettings fit, Damping damping, int batchSize, long seed) {
         return switch (name) {
+            case "exact" -> new Exact(fit, damping, batchSize);
             case "tfidf" -> new TfIdf();
             case "random" -> new Random(seed);
             default -> new Influence(Strategy.parse(name), fit, damping, batchSize);

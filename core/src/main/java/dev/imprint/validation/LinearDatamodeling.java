@@ -8,7 +8,6 @@ import dev.imprint.influence.Correlation;
 import dev.imprint.influence.Query;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.io.JsonFiles;
-import dev.imprint.io.SafeTensors;
 import dev.imprint.io.Sha256;
 import dev.imprint.model.LanguageModel;
 import dev.imprint.model.LayerSelection;
@@ -114,14 +113,8 @@ public final class LinearDatamodeling {
         int[][] subsets = subsets(split.trainSorted(), settings.subsets(), settings.fraction(), settings.seed());
         double[] logProbs = logProbs(in.model(), in.queries());
 
-        Map<String, float[][]> scores = new LinkedHashMap<>();
         Map<String, Double> seconds = new LinkedHashMap<>();
-        for (Attribution a : attributions) {
-            long t0 = System.nanoTime();
-            boolean cached = Files.exists(scoresFile(stages, a, in));
-            scores.put(a.name(), scores(a, in, stages, progress));
-            seconds.put(a.name(), cached ? 0 : (System.nanoTime() - t0) / 1e9);
-        }
+        Map<String, float[][]> scores = Attribution.scoresOf(attributions, in, stages, progress, seconds);
 
         long t0 = System.nanoTime();
         int M = settings.subsets(), S = settings.seeds(), Q = in.queries().size();
@@ -251,41 +244,6 @@ public final class LinearDatamodeling {
         }
         if (out.isEmpty()) throw new InputException("the model's held-out split has no sequence of two tokens or more to query");
         return out;
-    }
-
-    /** Scores of {@code a}, from its stage file when one with the same fingerprint is there, else computed and written. */
-    private static float[][] scores(Attribution a, Attribution.Inputs in, Path stages, Progress progress) {
-        Path file = scoresFile(stages, a, in);
-        int Q = in.queries().size(), N = in.store().size();
-        if (Files.exists(file)) {
-            try (SafeTensors st = SafeTensors.open(file)) {
-                float[] flat = st.floats("scores");
-                if (flat.length == (long) Q * N) {
-                    float[][] out = new float[Q][];
-                    for (int q = 0; q < Q; q++) out[q] = Arrays.copyOfRange(flat, q * N, (q + 1) * N);
-                    return out;
-                }
-            } catch (RuntimeException e) {
-                // a damaged stage file is computed again below
-            }
-        }
-        float[][] s = a.scores(in, progress);
-        float[] flat = new float[Math.multiplyExact(Q, N)];
-        for (int q = 0; q < Q; q++) System.arraycopy(s[q], 0, flat, q * N, N);
-        try {
-            Files.createDirectories(file.getParent());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + file.getParent() + " (" + e.getMessage() + ")", e);
-        }
-        SafeTensors.write(file, Map.of("scores", SafeTensors.Tensor.f32(flat, Q, N)), Map.of("attribution", a.name(), "arguments", a.arguments()));
-        return s;
-    }
-
-    /** The stage file of {@code a}'s scores, named by the fingerprint of everything they depend on. */
-    static Path scoresFile(Path stages, Attribution a, Attribution.Inputs in) {
-        StringBuilder key = new StringBuilder(a.arguments()).append('|').append(in.modelFingerprint()).append('|').append(in.store().fingerprint());
-        for (Query q : in.queries()) key.append('|').append(Arrays.toString(q.tokens())).append('/').append(q.completionTokens().length);
-        return stages.resolve("scores").resolve(a.name() + "-" + Sha256.ofText(key.toString()).substring(0, 16) + ".safetensors");
     }
 
     /**

@@ -46,6 +46,26 @@ public record TrainingRecipe(TrainingPreset preset, int steps, long seed, String
         return new TrainingRecipe(preset, n.get("steps").intValue(), n.get("seed").longValue(), n.get("store_fingerprint").asText());
     }
 
+    /**
+     * The recipe of {@code modelDir} when its {@code training.json} records one for {@code store}
+     * (a model trained by {@code imprint train} on this store), else empty: a model from elsewhere,
+     * or trained on another store, whose training set Imprint does not know.
+     */
+    public static java.util.Optional<TrainingRecipe> ofStore(Path modelDir, ModelConfig config, SequenceStore store) {
+        if (!Files.isRegularFile(modelDir.resolve(FILE))) return java.util.Optional.empty();
+        try {
+            TrainingRecipe r = read(modelDir);
+            return r.storeFingerprint.equals(store.fingerprint()) && config.equals(r.preset.config()) ? java.util.Optional.of(r) : java.util.Optional.empty();
+        } catch (InputException e) {
+            return java.util.Optional.empty(); // written before it recorded its store, or not by imprint train
+        }
+    }
+
+    /** The sequences of a store of {@code storeSize} that the model's run drew: the training set it saw. */
+    public java.util.BitSet seen(int storeSize) {
+        return Trainer.drawn(split(storeSize), settings(0));
+    }
+
     /** Refuses (exit 4) a model whose shape is not the preset's or a store other than the one it trained on. */
     public void requireMatches(ModelConfig config, SequenceStore store) {
         if (!config.equals(preset.config()))

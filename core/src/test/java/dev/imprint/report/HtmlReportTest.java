@@ -69,6 +69,27 @@ class HtmlReportTest {
     }
 
     @Test
+    void perCopyNIsTheTrainedSetWhenRecordedAndUnseenSequencesAreMarked() {
+        Results r = ReportFixtures.results("all");
+        RunInfo run = r.run();
+        RunInfo trained = new RunInfo(run.model(), run.modelFingerprint(), run.corpus(), run.storeFingerprint(), run.sequences(), run.strategy(),
+                run.damping(), run.layers(), run.rank(), run.candidates(), run.timings(), 1200);
+        Results.QueryResults q = r.queries().getFirst();
+        List<Results.TopSequence> top = new java.util.ArrayList<>();
+        for (Results.TopSequence t : q.top())
+            top.add(new Results.TopSequence(t.rank(), t.sequence(), t.document(), t.documents(), t.score(), t.score() / 1200, t.layers(), t.text(),
+                    t.tokens(), t.rank() != 2));
+        Results marked = new Results(r.imprint(), trained, r.scoreUnit(), List.of(new Results.QueryResults(q.id(), q.prompt(), q.completion(),
+                q.logProb(), q.promptTokens(), q.completionTokens(), q.distribution(), top)));
+        String html = HtmlReport.render(marked);
+        assertTrue(html.contains("N = 1200: the sequences the model trained on"), "header");
+        assertTrue(html.contains("(÷ N = 1200)"), "per-copy divisor");
+        assertEquals(1, html.split("never trained on</span>", -1).length - 1, "only the second sequence is marked");
+        assertFalse(HtmlReport.render(r).contains("never trained on</span>"), "nothing is marked when the training set is not recorded");
+        assertTrue(HtmlReport.render(r).contains("N = 2000, the whole store"));
+    }
+
+    @Test
     void headerSaysWhetherTfIdfFilteringWasUsed() {
         String all = HtmlReport.render(ReportFixtures.results("all"));
         assertTrue(all.contains("data-filtered=\"false\">all 2000 sequences scored; no TF-IDF filtering"));

@@ -48,9 +48,9 @@ class ReportEndToEndTest {
                     new InfluenceAnalysis.ScoreSettings(3, 4, true, 0, 0), Progress.NONE);
             List<String> layers = model.trackedLayers().stream().map(TrackedLayer::name).toList();
             RunInfo run = new RunInfo("tiny", "abc", corpus.toString(), store.fingerprint(), store.size(), "identity",
-                    "none", layers, "full", "all", Map.of("score_s", 0.5));
+                    "none", layers, "full", "all", Map.of("score_s", 0.5), 0);
             Path out = dir.resolve("out");
-            ResultsJson.write(out, run, results, store);
+            ResultsJson.write(out, run, results, store, null);
 
             Results read = ResultsJson.read(out);
             assertEquals(run, read.run());

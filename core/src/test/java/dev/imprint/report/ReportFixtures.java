@@ -29,7 +29,7 @@ final class ReportFixtures {
         timings.put("score_s", 2.1);
         return new RunInfo("/models/tiny <gpt2>", "fb28da53ec5fd5c785d702fb151af4db3efc7edf42346483d3f92b9e48e93eba", "/corpus/moby & co",
                 "8a67ec97a08d4382e3c77f1153d5269cf579a8d1968b82cb297e810d628d11a5", N, "ekfac", "0.1 × mean(Λ) per layer",
-                LAYERS, "full", candidates, timings);
+                LAYERS, "full", candidates, timings, 0);
     }
 
     /** Two queries: the first with a distribution and three top sequences, the second without a distribution. */
@@ -59,7 +59,7 @@ final class ReportFixtures {
         for (int t = 0; t < terms.length; t++) tokens.add(new Results.TokenScore(spans.get(t)[0], spans.get(t)[1], terms[t]));
         List<Results.DocumentPiece> documents = List.of(new Results.DocumentPiece("moby<1>.txt", 85, 157, 0, 20),
                 new Results.DocumentPiece("whale.txt", 0, 9, 20, spans.size()));
-        return new Results.TopSequence(rank, index, "moby<1>.txt", documents, score, score / N, layers, TEXT, tokens);
+        return new Results.TopSequence(rank, index, "moby<1>.txt", documents, score, score / N, layers, TEXT, tokens, null);
     }
 
     /** [start, end) of each piece of {@code text}, covering it exactly. */

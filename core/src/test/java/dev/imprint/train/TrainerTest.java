@@ -71,6 +71,31 @@ class TrainerTest {
     }
 
     @Test
+    void theDrawnSetIsTheUnionOfEveryStepsBatchAndASubsetTrainsOnlyOnItself() {
+        TrainingSettings full = TinyTraining.settings(), eight = new TrainingSettings(8, 4, new Schedule(3e-3f, 3e-4f, 1, 8),
+                AdamW.Settings.defaults(), 1f, 42L, 0.1, 4, 8, 4);
+        var source = TinyTraining.source();
+        Trainer.Split split = Trainer.Split.of(source.size(), full);
+        for (TrainingSettings s : List.of(full, eight)) {
+            Trainer t = new Trainer(TinyTraining.CONFIG, source, s, Path.of("unused"), split);
+            java.util.BitSet union = new java.util.BitSet();
+            for (int step = 0; step < s.steps(); step++) for (int i : t.batchIndices(step)) union.set(i);
+            assertEquals(union, Trainer.drawn(split, s), s.steps() + " steps");
+        }
+        assertTrue(Trainer.drawn(split, eight).cardinality() < split.train().length, "32 draws of " + split.train().length + " see only part of the split");
+        // a run restricted to a subset draws from nothing else, and keeps the held-out split
+        int[] half = java.util.Arrays.copyOf(split.trainSorted(), split.train().length / 2);
+        Trainer.Split sub = split.restrictedTo(half);
+        java.util.BitSet allowed = new java.util.BitSet();
+        for (int i : half) allowed.set(i);
+        java.util.BitSet drawn = Trainer.drawn(sub, full);
+        drawn.andNot(allowed);
+        assertTrue(drawn.isEmpty(), "drawn outside the subset: " + drawn);
+        assertArrayEquals(split.heldOut(), sub.heldOut());
+        assertThrows(IllegalArgumentException.class, () -> split.restrictedTo(split.heldOut()));
+    }
+
+    @Test
     void scheduleWarmsUpThenDecaysToTheFloor() {
         Schedule s = new Schedule(1f, 0.1f, 10, 110);
         assertEquals(0.1f, s.at(0), 1e-6);
