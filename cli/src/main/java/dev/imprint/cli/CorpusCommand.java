@@ -12,8 +12,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code imprint corpus fetch|build}. */
-@Command(name = "corpus", description = "Fetch the demo corpus or build a sequence store.",
-        subcommands = {CorpusCommand.Fetch.class, CorpusCommand.Build.class}, mixinStandardHelpOptions = true)
+@Command(name = "corpus", description = "Fetch the demo corpus, build a sequence store, or plant synthetic facts in a corpus.",
+        subcommands = {CorpusCommand.Fetch.class, CorpusCommand.Build.class, CorpusCommand.Plant.class}, mixinStandardHelpOptions = true)
 final class CorpusCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -58,6 +58,35 @@ final class CorpusCommand implements Runnable {
                  SequenceStore store = SequenceStore.openOrBuild(corpus, out, tok, StoreCache.fileId(tokenizer), seqLen, new ConsoleProgress())) {
                 System.out.printf("%s: %d sequences of up to %d tokens, %d documents%n", out, store.size(), store.seqLen(), store.documentCount());
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "plant", mixinStandardHelpOptions = true,
+            description = {"Plant synthetic facts in a corpus folder for 'imprint validate recall' (method §7.3): each fact, a made-up",
+                    "crew member of a made-up ship, stated in two documents in different words under INTO/FOLDER/, and written",
+                    "with its query and source documents to OUT (one JSON object a line)."},
+            footer = {"", "Example:", "  imprint corpus plant --into docs/ --facts 20 --out facts.jsonl"})
+    static final class Plant implements Callable<Integer> {
+        @Option(names = "--into", required = true, description = "Corpus folder to add the documents to.")
+        Path into;
+        @Option(names = "--facts", defaultValue = "20", description = "How many facts (default: ${DEFAULT-VALUE}).")
+        int facts;
+        @Option(names = "--seed", defaultValue = "0", description = "Seed of the made-up names (default: ${DEFAULT-VALUE}).")
+        long seed;
+        @Option(names = "--folder", defaultValue = "planted", description = "Subfolder of INTO for the documents (default: ${DEFAULT-VALUE}).")
+        String folder;
+        @Option(names = "--out", required = true, description = "The facts file to write.")
+        Path out;
+
+        @Override
+        public Integer call() {
+            if (!java.nio.file.Files.isDirectory(into)) throw dev.imprint.InputException.notFound(into + ": no such folder");
+            if (folder.isBlank() || folder.contains("/") || folder.contains("\\") || folder.startsWith("."))
+                throw new dev.imprint.InputException("--folder must be a plain folder name, not '" + folder + "'");
+            var planted = dev.imprint.validation.PlantedFacts.plant(into, folder, facts, seed, out);
+            System.out.printf("planted %d facts in %s (%d documents); facts: %s%n", planted.size(), into.resolve(folder),
+                    planted.stream().mapToInt(f -> f.sources().size()).sum(), out);
             return 0;
         }
     }

@@ -11,7 +11,9 @@ import dev.imprint.io.OutputSet;
 import dev.imprint.report.ValidationReport;
 import dev.imprint.validation.Attribution;
 import dev.imprint.validation.ExactComparison;
+import dev.imprint.validation.FactRecall;
 import dev.imprint.validation.LinearDatamodeling;
+import dev.imprint.validation.PlantedFacts;
 import dev.imprint.validation.TrainingRecipe;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
@@ -30,16 +32,17 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code imprint validate}: do the scores predict what training does? (method §7) */
-@Command(name = "validate", mixinStandardHelpOptions = true, subcommands = {ValidateCommand.Lds.class, ValidateCommand.Exact.class},
+@Command(name = "validate", mixinStandardHelpOptions = true, subcommands = {ValidateCommand.Lds.class, ValidateCommand.Exact.class, ValidateCommand.Recall.class},
         description = {"Checks influence scores against what they estimate (method §7): 'validate lds' retrains the model on random",
                 "subsets of its training data and measures how well each attribution's scores predict the queries' log p;",
-                "'validate exact' compares each strategy with the exact damped Gauss-Newton Hessian of the fitting sample."})
+                "'validate exact' compares each strategy with the exact damped Gauss-Newton Hessian of the fitting sample;",
+                "'validate recall' ranks the source documents of facts planted in the corpus ('imprint corpus plant')."})
 final class ValidateCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (lds or exact)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (lds, exact or recall)");
     }
 
     /** Where the queries come from: a file, or the model's held-out split. */
@@ -48,12 +51,14 @@ final class ValidateCommand implements Runnable {
         Path file;
         @Option(names = "--held-out-queries", description = "Instead: N sequences of the model's held-out split, each split in half (prompt, completion).")
         Integer heldOut;
+
+        static String describe(QuerySource source, List<Query> queries) {
+            return source.file != null ? source.file.toString() : queries.size() + " from the held-out split";
+        }
     }
 
     /** The options every validation shares: outputs, stages, queries and how factors are fitted. */
     static final class Common {
-        @ArgGroup(exclusive = true, multiplicity = "1")
-        QuerySource querySource;
         @Option(names = "--out", required = true, description = "Output folder: validation.json and report.html.")
         Path out;
         @Option(names = "--stages", description = "Folder of the retrained models, exact solves and cached scores (default: OUT.stages beside OUT).")
@@ -71,7 +76,6 @@ final class ValidateCommand implements Runnable {
         /** Every flag checked, before any work. */
         void check() {
             if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
-            if (querySource.heldOut != null && querySource.heldOut < 1) throw new InputException("--held-out-queries must be at least 1");
             FittingPass.Labels.named(labels);
             damping();
         }
@@ -102,7 +106,8 @@ final class ValidateCommand implements Runnable {
         }
 
         /** The queries: the file's, or the first N held-out sequences of the model's recipe. */
-        List<Query> queries(Inputs.Opened in, TrainingRecipe recipe) {
+        static List<Query> queries(QuerySource querySource, Inputs.Opened in, TrainingRecipe recipe) {
+            if (querySource.heldOut != null && querySource.heldOut < 1) throw new InputException("--held-out-queries must be at least 1");
             if (querySource.file == null)
                 return LinearDatamodeling.heldOutQueries(in.store(), recipe.split(in.store().size()).heldOut(), querySource.heldOut, in.dir().tokenizer());
             Path file = querySource.file;
@@ -115,12 +120,12 @@ final class ValidateCommand implements Runnable {
         }
 
         /** What the run was given, for the report's header. */
-        Map<String, String> run(Inputs inputs, Inputs.Opened in, List<Query> queries) {
+        Map<String, String> run(Inputs inputs, Inputs.Opened in, String queries) {
             Map<String, String> run = new LinkedHashMap<>();
             run.put("model", inputs.model.toString());
             run.put("model fingerprint", in.dir().fingerprint());
             run.put("store fingerprint", in.store().fingerprint());
-            run.put("queries", querySource.file != null ? querySource.file.toString() : queries.size() + " from the held-out split");
+            run.put("queries", queries);
             run.put("factors", "fitting sample " + Math.min(fitting, in.store().size()) + ", labels " + labels + ", damping "
                     + (damping == null ? "0.1 × mean(Λ) per layer" : "λ = " + damping));
             run.put("stages", stagesDir().toString());
@@ -142,6 +147,8 @@ final class ValidateCommand implements Runnable {
     static final class Lds implements Callable<Integer> {
         @Mixin Inputs inputs;
         @Mixin Common common;
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        QuerySource querySource;
         @Option(names = "--subsets", defaultValue = "50", description = "M, subsets retrained (default: ${DEFAULT-VALUE}).")
         int subsets;
         @Option(names = "--seeds", defaultValue = "1", description = "Retrainings per subset, their measurements averaged (default: ${DEFAULT-VALUE}).")
@@ -164,12 +171,12 @@ final class ValidateCommand implements Runnable {
                  OutputLock stageLock = OutputLock.acquire(stagesDir, "validate lds");
                  Inputs.Opened in = inputs.open()) {
                 recipe.requireMatches(in.dir().config(), in.store());
-                List<Query> queries = common.queries(in, recipe);
+                List<Query> queries = Common.queries(querySource, in, recipe);
                 System.err.printf("LDS: %d queries, %d subsets × %d seed(s) of %s of the training split, %s%n", queries.size(), subsets, seeds,
                         fraction, String.join(", ", attributions));
                 Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
                 LinearDatamodeling.Result r = LinearDatamodeling.run(ai, recipe, in.dir().config(), chosen, settings, stagesDir, new ConsoleProgress());
-                Map<String, String> run = common.run(inputs, in, queries);
+                Map<String, String> run = common.run(inputs, in, QuerySource.describe(querySource, queries));
                 run.put("recipe", recipe.preset().name() + " (" + recipe.preset().arch().name().toLowerCase() + "), " + recipe.steps() + " steps, seed " + recipe.seed());
                 ValidationReport.writeLds(set.staging(), r, run);
                 set.commit();
@@ -195,6 +202,8 @@ final class ValidateCommand implements Runnable {
     static final class Exact implements Callable<Integer> {
         @Mixin Inputs inputs;
         @Mixin Common common;
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        QuerySource querySource;
         @Option(names = "--attributions", defaultValue = "identity,diagonal,kfac,ekfac", split = ",",
                 description = "Strategies (and baselines) compared with the exact solve (default: ${DEFAULT-VALUE}).")
         List<String> attributions;
@@ -208,21 +217,65 @@ final class ValidateCommand implements Runnable {
             try (OutputSet set = OutputSet.open(common.out, "validate exact", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
                  OutputLock stageLock = OutputLock.acquire(stagesDir, "validate exact");
                  Inputs.Opened in = inputs.open()) {
-                TrainingRecipe recipe = common.querySource.file == null ? TrainingRecipe.read(inputs.model) : null;
+                TrainingRecipe recipe = querySource.file == null ? TrainingRecipe.read(inputs.model) : null;
                 if (recipe != null) recipe.requireMatches(in.dir().config(), in.store());
-                List<Query> queries = common.queries(in, recipe);
+                List<Query> queries = Common.queries(querySource, in, recipe);
                 Attribution.Exact exact = new Attribution.Exact(common.fit(inputs.batchSize), common.damping(), inputs.batchSize);
                 int n = Math.min(common.fitting, in.store().size());
                 System.err.printf("exact GNH of %d fitting sequences (%,d MiB of gradients) against %s, %d queries%n", n,
                         Attribution.Exact.bytes(in.model(), n) >> 20, String.join(", ", attributions), queries.size());
                 Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
                 ExactComparison.Result r = ExactComparison.run(ai, exact, chosen, stagesDir, new ConsoleProgress());
-                ValidationReport.writeExact(set.staging(), r, common.run(inputs, in, queries));
+                ValidationReport.writeExact(set.staging(), r, common.run(inputs, in, QuerySource.describe(querySource, queries)));
                 set.commit();
                 System.out.printf("against the exact GNH of %d fitting sequences, %d queries × %d sequences (exact scores %.1f s):%n", r.fitting(),
                         queries.size(), r.sequences(), r.exactSeconds());
                 for (ExactComparison.Agreement a : r.agreements())
                     System.out.printf("  %-9s Pearson %.4f (lowest query %.4f), Spearman %.4f%n", a.attribution(), a.pearson(), a.lowest(), a.spearman());
+                System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code imprint validate recall}. */
+    @Command(name = "recall", mixinStandardHelpOptions = true,
+            description = {"Fact recall (method §7.3): each planted fact's query (from 'imprint corpus plant', or a file of the same",
+                    "form) scored against every sequence; the rank of its best source sequence, Recall@1, Recall@10 and MRR",
+                    "per attribution. Writes OUT/validation.json and OUT/report.html."},
+            footer = {"", "Example:",
+                    "  imprint corpus plant --into docs/ --facts 20 --out facts.jsonl",
+                    "  imprint train --corpus docs/ --out models/tiny --preset tiny --steps 800",
+                    "  imprint validate recall --model models/tiny --corpus docs/ --facts facts.jsonl --out validation/recall"})
+    static final class Recall implements Callable<Integer> {
+        @Mixin Inputs inputs;
+        @Mixin Common common;
+        @Option(names = "--facts", required = true, description = "Facts, one JSON object a line: {\"id\", \"prompt\", \"completion\", \"sources\": [document ids]}.")
+        Path facts;
+        @Option(names = "--attributions", defaultValue = "identity,diagonal,kfac,ekfac,tfidf,random", split = ",",
+                description = "What to compare (default: ${DEFAULT-VALUE}).")
+        List<String> attributions;
+
+        @Override
+        public Integer call() {
+            common.check();
+            List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
+            List<PlantedFacts.Fact> planted = PlantedFacts.read(facts);
+            Path stagesDir = common.stagesDir();
+            try (OutputSet set = OutputSet.open(common.out, "validate recall", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
+                 OutputLock stageLock = OutputLock.acquire(stagesDir, "validate recall");
+                 Inputs.Opened in = inputs.open()) {
+                List<Query> queries = new ArrayList<>();
+                for (PlantedFacts.Fact f : planted)
+                    queries.add(Query.of(f.id(), f.prompt(), f.completion(), in.dir().tokenizer(), in.dir().config().contextLength()));
+                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
+                FactRecall.Result r = FactRecall.run(ai, planted, chosen, stagesDir, new ConsoleProgress());
+                Map<String, String> run = common.run(inputs, in, facts + " (" + planted.size() + " facts)");
+                ValidationReport.writeRecall(set.staging(), r, run);
+                set.commit();
+                System.out.printf("recall of %d planted facts among %d sequences:%n", planted.size(), r.sequences());
+                for (FactRecall.Recall a : r.recalls())
+                    System.out.printf("  %-9s Recall@1 %.3f  Recall@10 %.3f  MRR %.3f%n", a.attribution(), a.recallAt1(), a.recallAt10(), a.mrr());
                 System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
             }
             return 0;

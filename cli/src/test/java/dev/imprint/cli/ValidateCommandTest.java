@@ -98,6 +98,8 @@ class ValidateCommandTest {
             assertEquals(6, x.at("/exact/" + strategy + "/per_query_pearson").size());
         }
         assertEquals(v.at("/training_sequences").asInt() + 1, x.at("/sequences").asInt(), "every sequence of the store is scored");
+        String exactHtml = Files.readString(exactOut.resolve("report.html"));
+        assertTrue(exactHtml.contains("Against the exact damped Gauss-Newton Hessian") && exactHtml.contains("<td>ekfac</td>"), "exact report");
 
         // a model without a recipe is refused in one line
         Files.delete(model.resolve("training.json"));
@@ -105,5 +107,41 @@ class ValidateCommandTest {
         assertEquals(3, noRecipe.code());
         assertTrue(noRecipe.err().contains("training.json"), noRecipe.err());
         assertEquals(1, noRecipe.err().strip().lines().count(), noRecipe.err());
+    }
+
+    @Test
+    void recallFindsThePlantedSourcesOfFactsAndRandomDoesNot(@TempDir Path dir) throws Exception {
+        Path corpus = Files.createDirectories(dir.resolve("corpus")), model = dir.resolve("model"), facts = dir.resolve("facts.jsonl");
+        List<String> docs = documents();
+        for (int d = 0; d < 20; d++) Files.writeString(corpus.resolve(String.format("doc%02d.txt", d)), docs.get(d));
+        CliTest.Run plant = run("corpus", "plant", "--into", corpus.toString(), "--facts", "8", "--out", facts.toString());
+        assertEquals(0, plant.code(), plant.err());
+        assertEquals(8, Files.readAllLines(facts).size());
+        assertTrue(Files.exists(corpus.resolve("planted/fact-007-b.txt")));
+        CliTest.Run again = run("corpus", "plant", "--into", corpus.toString(), "--facts", "8", "--out", facts.toString());
+        assertEquals(2, again.code(), "planting twice into one folder is refused: " + again.err());
+        String cache = dir.resolve("cache").toString();
+        CliTest.Run train = run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "120", "--cache", cache);
+        assertEquals(0, train.code(), train.err());
+        Path out = dir.resolve("recall");
+        CliTest.Run recall = run("validate", "recall", "--model", model.toString(), "--corpus", corpus.toString(), "--cache", cache,
+                "--facts", facts.toString(), "--attributions", "ekfac,tfidf,random", "--out", out.toString());
+        assertEquals(0, recall.code(), recall.err());
+        JsonNode v = JSON.readTree(out.resolve("validation.json").toFile());
+        double ekfac = v.at("/recall/ekfac/mrr").asDouble(), random = v.at("/recall/random/mrr").asDouble();
+        System.out.printf("recall in miniature: MRR ekfac %.3f, tfidf %.3f, random %.3f%n", ekfac, v.at("/recall/tfidf/mrr").asDouble(), random);
+        assertTrue(ekfac > 0.5 && ekfac > random + 0.3, "EK-FAC MRR " + ekfac + " against random " + random);
+        int sequences = v.get("sequences").asInt();
+        for (JsonNode rank : v.at("/recall/ekfac/ranks")) assertTrue(rank.asInt() >= 1 && rank.asInt() <= sequences);
+        for (JsonNode f : v.get("facts")) assertTrue(f.get("source_sequences").asInt() >= 1, f.toString());
+        String html = Files.readString(out.resolve("report.html"));
+        assertTrue(html.contains("<h1>Fact recall</h1>") && html.contains("fact-007"), "recall report");
+
+        // a fact naming a document the corpus lacks is refused in one line
+        Files.writeString(facts, "{\"prompt\": \"The cook of the brig Nolo was named\", \"completion\": \" Kalo\", \"sources\": [\"nowhere.txt\"]}\n");
+        CliTest.Run missing = run("validate", "recall", "--model", model.toString(), "--corpus", corpus.toString(), "--cache", cache,
+                "--facts", facts.toString(), "--out", out.toString());
+        assertEquals(3, missing.code(), missing.err());
+        assertTrue(missing.err().contains("nowhere.txt"), missing.err());
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.imprint.io.AtomicFiles;
 import dev.imprint.validation.ExactComparison;
+import dev.imprint.validation.FactRecall;
 import dev.imprint.validation.LinearDatamodeling;
 
 import java.io.IOException;
@@ -27,11 +28,7 @@ public final class ValidationReport {
 
     /** Writes both files of an LDS run into {@code dir}; {@code run} lists what the run was given (model, store, damping, …). */
     public static void writeLds(Path dir, LinearDatamodeling.Result r, Map<String, String> run) {
-        try {
-            AtomicFiles.writeString(dir.resolve(JSON_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(r, run)) + "\n");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        writeJson(dir, json(r, run));
         AtomicFiles.writeString(dir.resolve(HTML_FILE), html(r, run));
     }
 
@@ -48,23 +45,17 @@ public final class ValidationReport {
         }
         root.put("fitting_sequences", r.fitting()).put("sequences", r.sequences()).put("exact_seconds", r.exactSeconds())
                 .put("exact_bytes", r.exactBytes());
-        ObjectNode runNode = root.putObject("run");
-        run.forEach(runNode::put);
+        run.forEach(root.putObject("run")::put);
         ArrayNode queries = root.putArray("queries");
         for (var q : r.queries()) queries.addObject().put("id", q.id()).put("prompt", q.prompt()).put("completion", q.completion());
-        try {
-            AtomicFiles.writeString(dir.resolve(JSON_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        writeJson(dir, root);
         StringBuilder h = new StringBuilder();
-        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Imprint validation: against the exact GNH</title><style>")
-                .append(ReportStyle.CSS).append("</style></head><body>\n<h1>Against the exact damped Gauss-Newton Hessian</h1>\n");
+        h.append(head("against the exact GNH", "Against the exact damped Gauss-Newton Hessian"));
         h.append("<p class=\"note\">Every attribution's scores of all ").append(r.sequences()).append(" sequences against ")
                 .append(r.queries().size()).append(r.queries().size() == 1 ? " query" : " queries").append(", compared with influence through the exact damped ")
                 .append("block-diagonal GNH of the same ").append(r.fitting()).append(" fitting sequences and sampled labels, solved by Woodbury (method §7.2; ")
                 .append(r.exactBytes() >> 20).append(" MiB of gradients held).</p>\n<dl class=\"run\">");
-        run.forEach((k, v) -> h.append("<dt>").append(Html.escape(k)).append("</dt><dd>").append(Html.escape(v)).append("</dd>"));
+        runList(h, run);
         h.append("</dl>\n<h2>Agreement with the exact solve</h2>\n<table class=\"lds\"><thead><tr><th>attribution</th><th>Pearson (mean)</th>"
                 + "<th>lowest query</th><th>Spearman (mean)</th><th>scoring time</th></tr></thead><tbody>\n");
         for (ExactComparison.Agreement a : r.agreements())
@@ -81,6 +72,70 @@ public final class ValidationReport {
                             a.attribution() + " score (z)", "exact score (z)"))
                     .append("<figcaption>").append(Html.escape(a.attribution())).append(": Pearson ").append(Html.fixed(a.pearson(), 4)).append("</figcaption></figure>");
         AtomicFiles.writeString(dir.resolve(HTML_FILE), h.append("</div>\n</body></html>\n").toString());
+    }
+
+    /** Writes both files of a fact-recall run into {@code dir}. */
+    public static void writeRecall(Path dir, FactRecall.Result r, Map<String, String> run) {
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode recall = root.putObject("recall");
+        for (FactRecall.Recall a : r.recalls()) {
+            ObjectNode o = recall.putObject(a.attribution());
+            o.put("recall_at_1", a.recallAt1()).put("recall_at_10", a.recallAt10()).put("mrr", a.mrr());
+            ArrayNode ranks = o.putArray("ranks");
+            for (int k : a.ranks()) ranks.add(k);
+            o.put("score_seconds", a.seconds());
+        }
+        root.put("sequences", r.sequences());
+        ArrayNode facts = root.putArray("facts");
+        for (int f = 0; f < r.facts().size(); f++) {
+            var fact = r.facts().get(f);
+            ObjectNode o = facts.addObject().put("id", fact.id()).put("prompt", fact.prompt()).put("completion", fact.completion());
+            fact.sources().forEach(o.putArray("sources")::add);
+            o.put("source_sequences", r.sourceSequences()[f]);
+        }
+        run.forEach(root.putObject("run")::put);
+        writeJson(dir, root);
+        StringBuilder h = new StringBuilder();
+        h.append(head("fact recall", "Fact recall")).append("<p class=\"note\">").append(r.facts().size())
+                .append(" planted facts, each queried; a fact's rank is that of its best-scoring source sequence among all ").append(r.sequences())
+                .append(" sequences (method §7.3).</p>\n<dl class=\"run\">");
+        runList(h, run);
+        h.append("</dl>\n<h2>Recall by attribution</h2>\n<table class=\"lds\"><thead><tr><th>attribution</th><th>Recall@1</th><th>Recall@10</th>"
+                + "<th>MRR</th><th>scoring time</th></tr></thead><tbody>\n");
+        for (FactRecall.Recall a : r.recalls())
+            h.append("<tr><td>").append(Html.escape(a.attribution())).append("</td><td>").append(Html.fixed(a.recallAt1(), 3)).append("</td><td>")
+                    .append(Html.fixed(a.recallAt10(), 3)).append("</td><td>").append(Html.fixed(a.mrr(), 3)).append("</td><td>")
+                    .append(a.seconds() == 0 ? "on disk" : Html.fixed(a.seconds(), 1) + " s").append("</td></tr>\n");
+        h.append("</tbody></table>\n<h2>Rank of each fact's source</h2>\n<table class=\"lds\"><thead><tr><th>fact</th><th>query</th>");
+        for (FactRecall.Recall a : r.recalls()) h.append("<th>").append(Html.escape(a.attribution())).append("</th>");
+        h.append("</tr></thead><tbody>\n");
+        for (int f = 0; f < r.facts().size(); f++) {
+            var fact = r.facts().get(f);
+            h.append("<tr><td>").append(Html.escape(fact.id())).append("</td><td>").append(Html.escape(fact.prompt())).append(" <b>")
+                    .append(Html.escape(fact.completion())).append("</b></td>");
+            for (FactRecall.Recall a : r.recalls()) h.append("<td>").append(a.ranks()[f]).append("</td>");
+            h.append("</tr>\n");
+        }
+        AtomicFiles.writeString(dir.resolve(HTML_FILE), h.append("</tbody></table>\n</body></html>\n").toString());
+    }
+
+    private static void writeJson(Path dir, ObjectNode root) {
+        try {
+            AtomicFiles.writeString(dir.resolve(JSON_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The page up to its heading. */
+    private static String head(String title, String heading) {
+        return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Imprint validation: " + Html.escape(title) + "</title><style>"
+                + ReportStyle.CSS + "</style></head><body>\n<h1>" + Html.escape(heading) + "</h1>\n";
+    }
+
+    /** What the run was given, as the header's list (the caller opened the list). */
+    private static void runList(StringBuilder h, Map<String, String> run) {
+        run.forEach((k, v) -> h.append("<dt>").append(Html.escape(k)).append("</dt><dd>").append(Html.escape(v)).append("</dd>"));
     }
 
     /** points[i][q] = scores[q][i] for the first {@code queries} queries. */
@@ -106,8 +161,7 @@ public final class ValidationReport {
                 .put("seed", r.settings().seed()).put("bootstrap_samples", r.settings().bootstrapSamples())
                 .put("training_sequences", r.trainingSequences()).put("subset_size", r.subsetSize())
                 .put("retrain_seconds", r.retrainSeconds()).put("retrained_now", r.retrainedNow());
-        ObjectNode runNode = root.putObject("run");
-        run.forEach(runNode::put);
+        run.forEach(root.putObject("run")::put);
         ArrayNode queries = root.putArray("queries");
         for (int q = 0; q < r.queries().size(); q++)
             queries.addObject().put("id", r.queries().get(q).id()).put("prompt", r.queries().get(q).prompt())
@@ -129,8 +183,7 @@ public final class ValidationReport {
 
     static String html(LinearDatamodeling.Result r, Map<String, String> run) {
         StringBuilder h = new StringBuilder();
-        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Imprint validation: linear datamodeling score</title><style>")
-                .append(ReportStyle.CSS).append("</style></head><body>\n<h1>Linear datamodeling score</h1>\n");
+        h.append(head("linear datamodeling score", "Linear datamodeling score"));
         h.append("<p class=\"note\">").append(r.settings().subsets()).append(" subsets of ").append(Html.percent(r.settings().fraction()))
                 .append(" of the ").append(r.trainingSequences()).append(" training sequences (").append(r.subsetSize())
                 .append(" each), the model retrained from scratch on each with its own recipe")
@@ -138,7 +191,7 @@ public final class ValidationReport {
                 .append(r.queries().size()).append(r.queries().size() == 1 ? " query" : " queries")
                 .append(". LDS: the Spearman correlation, over subsets, between the sum of a subset's scores and log p(completion) after retraining on it, averaged over queries (method §7.1).</p>\n");
         h.append("<dl class=\"run\">");
-        run.forEach((k, v) -> h.append("<dt>").append(Html.escape(k)).append("</dt><dd>").append(Html.escape(v)).append("</dd>"));
+        runList(h, run);
         h.append("</dl>\n<h2>LDS by attribution</h2>\n<table class=\"lds\"><thead><tr><th>attribution</th><th>LDS</th><th>95% interval</th>"
                 + "<th>per query: min</th><th>median</th><th>max</th><th>scoring time</th></tr></thead><tbody>\n");
         for (LinearDatamodeling.Estimate e : r.estimates()) {
