@@ -72,9 +72,20 @@ final class ValidateCommand implements Runnable {
         String labels;
         @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
         Double damping;
+        @Option(names = "--lissa-depth", defaultValue = "1000", description = "LiSSA: recursion steps (default: ${DEFAULT-VALUE}).")
+        int lissaDepth;
+        @Option(names = "--lissa-batch", defaultValue = "8", description = "LiSSA: sequences per Gauss-Newton-vector product (default: ${DEFAULT-VALUE}).")
+        int lissaBatch;
+        @Option(names = "--lissa-scale", defaultValue = "0", description = "LiSSA: 1/α, the step's inverse; 0 for 1.05 (max ‖g_z‖² + λ) per layer, which cannot diverge (default: ${DEFAULT-VALUE}).")
+        double lissaScale;
+
+        dev.imprint.curvature.LissaPreconditioner.Settings lissa() {
+            return new dev.imprint.curvature.LissaPreconditioner.Settings(lissaDepth, lissaBatch, lissaScale, seed);
+        }
 
         /** Every flag checked, before any work. */
         void check() {
+            lissa();
             if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
             FittingPass.Labels.named(labels);
             damping();
@@ -97,7 +108,7 @@ final class ValidateCommand implements Runnable {
             Set<String> unique = new LinkedHashSet<>(names);
             if (unique.size() != names.size()) throw new InputException("--attributions names one twice: " + String.join(",", names));
             List<Attribution> out = new ArrayList<>();
-            for (String name : unique) out.add(Attribution.parse(name, fit(batchSize), damping(), batchSize, seed));
+            for (String name : unique) out.add(Attribution.parse(name, fit(batchSize), damping(), batchSize, seed, lissa()));
             return out;
         }
 
@@ -156,8 +167,8 @@ final class ValidateCommand implements Runnable {
         @Option(names = "--fraction", defaultValue = "0.5", description = "Share of the training split in each subset (default: ${DEFAULT-VALUE}).")
         double fraction;
         @Option(names = "--attributions", defaultValue = "identity,diagonal,kfac,ekfac,tfidf,random", split = ",",
-                description = "What to compare: curvature strategies (identity, diagonal, kfac, ekfac), exact (the exact GNH, small models) "
-                        + "and the baselines tfidf and random (default: ${DEFAULT-VALUE}).")
+                description = "What to compare: curvature strategies (identity, diagonal, kfac, ekfac), exact (the exact GNH) and lissa "
+                        + "(small models), and the baselines tfidf and random (default: ${DEFAULT-VALUE}).")
         List<String> attributions;
 
         @Override

@@ -96,11 +96,19 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
         return 8L * n * ((long) rows * cols + n);
     }
 
-    /**
-     * One pass over the fitting sample that keeps every sequence's gradient at every tracked layer,
-     * then the exact preconditioner of each layer.
-     */
+    /** The exact preconditioner of every tracked layer, from the fitting sample's per-sequence gradients. */
     public static Preconditioners fit(LanguageModel model, TapPass pass, int n, Damping damping) {
+        double[][] j = sequenceGradients(model, pass, n);
+        List<Preconditioner> out = new ArrayList<>();
+        for (TrackedLayer l : model.trackedLayers()) out.add(of(l.outFeatures(), l.activationDim(), j[l.index()], n, damping, l.name()));
+        return new Preconditioners(model.trackedLayers(), out);
+    }
+
+    /**
+     * One pass over the fitting sample that keeps every sequence's gradient at every tracked layer:
+     * per layer, J (N, P·A) row-major with row z = vec(Σ_t Ds_t ā_tᵀ) of the pass's z-th sequence.
+     */
+    public static double[][] sequenceGradients(LanguageModel model, TapPass pass, int n) {
         List<TrackedLayer> layers = model.trackedLayers();
         double[][] j = new double[layers.size()][];
         int[] filled = new int[layers.size()];
@@ -118,11 +126,8 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
                 }
             }
         });
-        List<Preconditioner> out = new ArrayList<>();
-        for (TrackedLayer l : layers) {
+        for (TrackedLayer l : layers)
             if (filled[l.index()] != n) throw new IllegalStateException(l.name() + ": the pass gave " + filled[l.index()] + " of " + n + " sequences");
-            out.add(of(l.outFeatures(), l.activationDim(), j[l.index()], n, damping, l.name()));
-        }
-        return new Preconditioners(layers, out);
+        return j;
     }
 }

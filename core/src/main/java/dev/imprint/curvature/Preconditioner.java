@@ -6,7 +6,7 @@ import dev.imprint.tensor.Mat;
  * One layer's approximate inverse damped curvature, V ↦ (G + λI)⁻¹ V on P × A gradients
  * (method §3 table). Two paths: float32 GEMMs for scoring, and float64 loops as the reference.
  */
-public sealed interface Preconditioner permits Preconditioner.Identity, Preconditioner.Elementwise, EigenbasisPreconditioner, ExactPreconditioner {
+public sealed interface Preconditioner permits Preconditioner.Identity, Preconditioner.Elementwise, EigenbasisPreconditioner, ExactPreconditioner, LissaPreconditioner {
 
     /** P. */
     int rows();

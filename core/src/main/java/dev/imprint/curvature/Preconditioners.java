@@ -102,6 +102,7 @@ public final class Preconditioners {
             case Preconditioner.Elementwise e -> HeapArrays.doubles(e.reciprocal().length);
             case EigenbasisPreconditioner e -> e.bytes();
             case ExactPreconditioner e -> HeapArrays.doubles(e.gradients().length) + HeapArrays.doubles(e.factor().length);
+            case LissaPreconditioner e -> HeapArrays.doubles(e.gradients().length);
         };
     }
 }

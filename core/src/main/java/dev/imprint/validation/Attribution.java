@@ -107,11 +107,7 @@ public sealed interface Attribution {
         public float[][] scores(Inputs in, Progress progress) {
             Preconditioners pre = InfluenceAnalysis.fit(in.model(), in.store(), in.modelFingerprint(), in.factorsDir(), fit.withStrategy(strategy),
                     damping, new StageProgress(progress));
-            var results = InfluenceAnalysis.score(in.model(), in.store(), pre, in.queries(), null,
-                    new InfluenceAnalysis.ScoreSettings(1, batchSize, true, 0, 0), progress);
-            float[][] out = new float[results.size()][];
-            for (int q = 0; q < out.length; q++) out[q] = results.get(q).scores();
-            return out;
+            return everyScore(in, pre, batchSize, progress);
         }
     }
 
@@ -140,12 +136,8 @@ public sealed interface Attribution {
 
         @Override
         public float[][] scores(Inputs in, Progress progress) {
-            int n = Math.min(fit.fittingSequences(), in.store().size());
-            long need = bytes(in.model(), n), heap = Runtime.getRuntime().maxMemory();
-            if (need > heap / 2)
-                throw dev.imprint.InputException.outOfMemory("the exact GNH of " + n + " fitting sequences holds their gradients: " + (need >> 20)
-                        + " MiB, more than half the " + (heap >> 20) + " MiB heap; give fewer --fitting-sequences or more IMPRINT_HEAP");
-            int[] fitting = in.store().sample(n, fit.seed());
+            int[] fitting = gradientSample(in, fit, "the exact GNH");
+            int n = fitting.length;
             progress.start("Exact GNH: per-sequence gradients of the fitting sample", 1, Progress.Unit.ITEMS);
             Preconditioners pre;
             try {
@@ -155,11 +147,7 @@ public sealed interface Attribution {
             } finally {
                 progress.done();
             }
-            var results = InfluenceAnalysis.score(in.model(), in.store(), pre, in.queries(), null,
-                    new InfluenceAnalysis.ScoreSettings(1, batchSize, true, 0, 0), progress);
-            float[][] out = new float[results.size()][];
-            for (int q = 0; q < out.length; q++) out[q] = results.get(q).scores();
-            return out;
+            return everyScore(in, pre, batchSize, progress);
         }
     }
 
@@ -213,10 +201,64 @@ public sealed interface Attribution {
         }
     }
 
-    /** The attribution a name stands for: a curvature strategy, exact, tfidf or random. */
-    static Attribution parse(String name, InfluenceAnalysis.FitSettings fit, Damping damping, int batchSize, long seed) {
+    /** Exact (full-rank) scores of every sequence against every query with {@code pre}. */
+    private static float[][] everyScore(Inputs in, Preconditioners pre, int batchSize, Progress progress) {
+        var results = InfluenceAnalysis.score(in.model(), in.store(), pre, in.queries(), null,
+                new InfluenceAnalysis.ScoreSettings(1, batchSize, true, 0, 0), progress);
+        float[][] out = new float[results.size()][];
+        for (int q = 0; q < out.length; q++) out[q] = results.get(q).scores();
+        return out;
+    }
+
+    /** The fitting sample's per-sequence gradients, refused in one line when they would take more than half the heap. */
+    private static int[] gradientSample(Inputs in, InfluenceAnalysis.FitSettings fit, String what) {
+        int n = Math.min(fit.fittingSequences(), in.store().size());
+        long need = Exact.bytes(in.model(), n), heap = Runtime.getRuntime().maxMemory();
+        if (need > heap / 2)
+            throw dev.imprint.InputException.outOfMemory(what + " of " + n + " fitting sequences holds their gradients: " + (need >> 20)
+                    + " MiB, more than half the " + (heap >> 20) + " MiB heap; give fewer --fitting-sequences or more IMPRINT_HEAP");
+        return in.store().sample(n, fit.seed());
+    }
+
+    /**
+     * Influence through LiSSA (method §7.4) over the fitting sample's per-sequence gradients: the
+     * classical stochastic baseline, for validation.
+     */
+    record Lissa(InfluenceAnalysis.FitSettings fit, Damping damping, int batchSize, dev.imprint.curvature.LissaPreconditioner.Settings lissa)
+            implements Attribution {
+        @Override
+        public String name() {
+            return "lissa";
+        }
+
+        @Override
+        public String arguments() {
+            return "lissa|" + fit.withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|" + damping + "|" + lissa;
+        }
+
+        @Override
+        public float[][] scores(Inputs in, Progress progress) {
+            int[] fitting = gradientSample(in, fit, "LiSSA");
+            progress.start("LiSSA: per-sequence gradients of the fitting sample", 1, Progress.Unit.ITEMS);
+            Preconditioners pre;
+            try {
+                pre = dev.imprint.curvature.LissaPreconditioner.fit(in.model(),
+                        new dev.imprint.influence.FittingPass(in.model(), in.store(), fitting, fit.batchSize(), fit.seed(), fit.labels()),
+                        fitting.length, damping, lissa);
+                progress.step(1);
+            } finally {
+                progress.done();
+            }
+            return everyScore(in, pre, batchSize, progress);
+        }
+    }
+
+    /** The attribution a name stands for: a curvature strategy, exact, lissa, tfidf or random. */
+    static Attribution parse(String name, InfluenceAnalysis.FitSettings fit, Damping damping, int batchSize, long seed,
+                             dev.imprint.curvature.LissaPreconditioner.Settings lissa) {
         return switch (name) {
             case "exact" -> new Exact(fit, damping, batchSize);
+            case "lissa" -> new Lissa(fit, damping, batchSize, lissa);
             case "tfidf" -> new TfIdf();
             case "random" -> new Random(seed);
             default -> new Influence(Strategy.parse(name), fit, damping, batchSize);
