@@ -110,11 +110,11 @@ class FidelityTest {
         System.out.print(report);
         String text = report.toString();
         // at the paper's damping EK-FAC is far closer to the exact solve than the cheaper strategies
-        // (measured with 2 threads: 0.944, 0.958, 0.922 for the three seeds, mean 0.941)
-        // (thresholds leave room for a machine whose vector width rounds training differently: that
-        // acts like another seed, and single seeds measured 0.895–0.957 across corpus sizes)
-        assertTrue(mean.get("ekfac@0.1") >= 0.92, text);
-        assertTrue(lowestSeed.get("ekfac@0.1") >= 0.88, text);
+        // (measured 0.944, 0.958, 0.922 for the three seeds, mean 0.941, the same to four decimals with 1
+        // and 2 threads and with 512-, 256- and 128-bit vectors (-XX:MaxVectorSize=32, 16): every seed is
+        // fixed, and neither the thread count nor the vector width moves training, fitting or scoring)
+        assertTrue(mean.get("ekfac@0.1") >= 0.93, text);
+        assertTrue(lowestSeed.get("ekfac@0.1") >= 0.90, text);
         assertTrue(mean.get("ekfac@0.1") > mean.get("diagonal@0.1") + 0.1, text);
         assertTrue(mean.get("diagonal@0.1") > mean.get("identity@0.1"), text);
         // with stronger damping the two solves agree more closely (measured mean 0.966)
