@@ -14,7 +14,7 @@ import java.nio.file.Path;
 final class FactorOptions {
     @Option(names = "--factors", required = true, description = "Factors folder written by 'imprint fit'.")
     Path factors;
-    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac (per-token eigenvalues, as Kronfluence), kfac-sequence (per-sequence, on EK-FAC's scale), diagonal or identity (default: ${DEFAULT-VALUE}).")
     String strategy;
     @Option(names = "--damping", description = "An explicit damping λ for every layer (default: 0.1 × mean(Λ) per layer).")
     Double damping;

@@ -28,7 +28,7 @@ final class FitCommand implements Callable<Integer> {
     @Mixin Inputs inputs;
     @Option(names = "--out", required = true, description = "Factors folder.")
     Path out;
-    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac, diagonal or identity (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--strategy", defaultValue = "ekfac", description = "ekfac, kfac (per-token eigenvalues, as Kronfluence), kfac-sequence (per-sequence, on EK-FAC's scale), diagonal or identity (default: ${DEFAULT-VALUE}).")
     String strategy;
     @Option(names = "--fitting-sequences", description = "Size of the seeded fitting sample (default: "
             + InfluenceAnalysis.FitSettings.DEFAULT_FITTING_SEQUENCES + ").")

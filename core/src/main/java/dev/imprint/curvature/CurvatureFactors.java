@@ -201,6 +201,12 @@ public final class CurvatureFactors {
         return new Covariances(new Covariance(activationBlocks(layer), a, na), new Covariance(gradientBlocks(layer), g, ng));
     }
 
+    /** The tokens {@code layer}'s activation covariance summed over the fitting sample (the count of A's mean). */
+    public long tokensProcessed(TrackedLayer layer) {
+        require(Stage.COVARIANCE);
+        return readCount(Stage.Factor.NUM_ACTIVATION_COVARIANCE_PROCESSED, layer);
+    }
+
     // ---- eigendecomposition stage (Eq. 18) ----
 
     public LayerWriter<KroneckerEigenbasis> eigenbasisWriter() {

@@ -39,14 +39,15 @@ public sealed interface Strategy {
         return new Ekfac();
     }
 
-    /** Parses a strategy name: identity, diagonal, kfac or ekfac. */
+    /** Parses a strategy name: identity, diagonal, kfac, kfac-sequence or ekfac. */
     static Strategy parse(String name) {
         return switch (name) {
             case "identity" -> new Identity();
             case "diagonal" -> new Diagonal();
             case "kfac" -> new Kfac();
+            case "kfac-sequence" -> new KfacPerSequence();
             case "ekfac" -> new Ekfac();
-            default -> throw new InputException("unknown strategy '" + name + "' (expected identity, diagonal, kfac or ekfac)");
+            default -> throw new InputException("unknown strategy '" + name + "' (expected identity, diagonal, kfac, kfac-sequence or ekfac)");
         };
     }
 
@@ -84,7 +85,12 @@ public sealed interface Strategy {
         }
     }
 
-    /** K-FAC: Λ = λ_S λ_Aᵀ, the eigenvalues of A ⊗ S. */
+    /**
+     * K-FAC: Λ = λ_S λ_Aᵀ, the eigenvalues of A ⊗ S. A and S are means over tokens, so Λ is per token
+     * while EK-FAC's Λ and G are per sequence: for a sequence of T independent tokens G = T (A ⊗ S),
+     * so K-FAC's raw scores are about T̄ times EK-FAC's and an explicit damping weighs differently in
+     * the two (method §3.1). This is Kronfluence's convention, kept as the default.
+     */
     record Kfac() implements InEigenbasis {
         public String name() { return "kfac"; }
 
@@ -92,6 +98,23 @@ public sealed interface Strategy {
 
         public double[] eigenvalues(CurvatureFactors factors, TrackedLayer layer, KroneckerEigenbasis basis) {
             return basis.kroneckerEigenvalues();
+        }
+    }
+
+    /**
+     * K-FAC with per-sequence eigenvalues: Λ = T̄ λ_S λ_Aᵀ, T̄ the fitting sample's mean tokens per
+     * sequence, so that Λ, the scores and an explicit damping are on EK-FAC's scale (method §3.1).
+     */
+    record KfacPerSequence() implements InEigenbasis {
+        public String name() { return "kfac-sequence"; }
+
+        public List<Stage> stages() { return List.of(Stage.EIGENDECOMPOSITION); }
+
+        public double[] eigenvalues(CurvatureFactors factors, TrackedLayer layer, KroneckerEigenbasis basis) {
+            double tokensPerSequence = (double) factors.tokensProcessed(layer) / factors.arguments().fittingSequences();
+            double[] lambda = basis.kroneckerEigenvalues();
+            for (int i = 0; i < lambda.length; i++) lambda[i] *= tokensPerSequence;
+            return lambda;
         }
     }
 

@@ -74,7 +74,8 @@ public final class HtmlReport {
     private static String strategy(String name) {
         return switch (name.toLowerCase()) {
             case "ekfac" -> "ekfac (EK-FAC: eigenbasis of K-FAC with corrected eigenvalues, Eq. 21)";
-            case "kfac" -> "kfac (K-FAC: Kronecker-factored curvature)";
+            case "kfac" -> "kfac (K-FAC: Kronecker-factored curvature; its eigenvalues are per token, so raw scores are about T̄ times EK-FAC's)";
+            case "kfac-sequence" -> "kfac-sequence (K-FAC with per-sequence eigenvalues, T̄ λ_S λ_A: on EK-FAC's scale)";
             case "diagonal" -> "diagonal (diagonal Fisher)";
             case "identity" -> "identity (plain gradient dot product, no curvature)";
             default -> name;
