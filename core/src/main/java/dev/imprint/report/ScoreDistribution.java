@@ -9,7 +9,7 @@ import java.util.Arrays;
  * @param count           sequences scored (entries that are NaN, i.e. not scored, are left out)
  * @param positive        sequences with a positive score
  * @param positiveSum     Σ of the positive scores
- * @param top1PercentShare share of the positive influence carried by the top 1% of sequences (by score)
+ * @param top1PercentShare share of the positive influence carried by the top 1% of the scored sequences (by score)
  * @param powerLaw        the tail fit (see {@link PowerLaw}); alpha is NaN when there are too few positive scores
  * @param ccdfScore       positive scores at log-spaced ranks (descending), for a log-log plot
  * @param ccdfFraction    fraction of positive sequences scoring at least {@code ccdfScore[i]}
@@ -19,17 +19,24 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
 
     /**
      * A power law p(x) ∝ x^−α for x ≥ xMin, fitted by maximum likelihood (α̂ = 1 + n / Σ ln(x_i/x_min))
-     * with x_min chosen, among the largest 20% of positive scores, to minimize the Kolmogorov–Smirnov
-     * distance between the tail and the fit (Clauset, Shalizi & Newman 2009).
+     * on the top of the distribution, as the paper does: x_min is chosen, among tails holding the top
+     * 0.01% to 1% of the scored sequences (at least 10), to minimize the Kolmogorov–Smirnov distance
+     * between the tail and the fit (Clauset, Shalizi & Newman 2009). The p-value is the share of 200
+     * seeded draws of the same size from the fitted law whose own fit's distance is at least the
+     * observed one, x_min held fixed (optimistic, since x_min was chosen to minimize the distance).
      *
-     * @param alpha the exponent
-     * @param xMin  where the tail starts
-     * @param tail  number of scores in the tail
-     * @param ks    the Kolmogorov–Smirnov distance of the fit
+     * @param alpha        the exponent
+     * @param xMin         where the tail starts
+     * @param tail         number of scores in the tail
+     * @param ks           the Kolmogorov–Smirnov distance of the fit
+     * @param pValue       the bootstrap p-value of that distance (small: the tail is not a power law)
+     * @param tailFraction the tail's share of the scored sequences
      */
-    public record PowerLaw(double alpha, double xMin, int tail, double ks) {}
+    public record PowerLaw(double alpha, double xMin, int tail, double ks, double pValue, double tailFraction) {
+        static final PowerLaw NONE = new PowerLaw(Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN, Double.NaN);
+    }
 
-    private static final int MIN_TAIL = 10, PLOT_POINTS = 120;
+    private static final int MIN_TAIL = 10, PLOT_POINTS = 120, BOOTSTRAP = 200;
 
     public static ScoreDistribution of(float[] scores) {
         double[] pos = new double[scores.length];
@@ -61,30 +68,51 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
             x[i] = pos[n - rank];
             y[i] = (double) rank / n;
         }
-        return new ScoreDistribution(scored, n, sum, share, fit(pos), x, y);
+        return new ScoreDistribution(scored, n, sum, share, fit(pos, scored), x, y);
     }
 
-    /** Clauset-style fit over ascending positive values. */
-    static PowerLaw fit(double[] asc) {
+    /** Clauset-style fit over ascending positive values, the tail within the top 0.01%–1% of {@code scored} sequences. */
+    static PowerLaw fit(double[] asc, int scored) {
         int n = asc.length;
-        if (n < MIN_TAIL) return new PowerLaw(Double.NaN, Double.NaN, 0, Double.NaN);
-        PowerLaw best = null;
-        int firstCandidate = Math.min(n - MIN_TAIL, (int) Math.floor(n * 0.8));
-        for (int start = firstCandidate; start <= n - MIN_TAIL; start++) {
-            double xMin = asc[start];
-            int tail = n - start;
-            double logSum = 0;
-            for (int i = start; i < n; i++) logSum += Math.log(asc[i] / xMin);
-            if (logSum <= 0) continue;
-            double alpha = 1 + tail / logSum;
-            double ks = 0;
-            for (int i = start; i < n; i++) {
-                double empirical = (double) (i - start + 1) / tail;
-                double model = 1 - Math.pow(asc[i] / xMin, 1 - alpha);
-                ks = Math.max(ks, Math.abs(empirical - model));
+        int shortest = Math.max(MIN_TAIL, (int) Math.ceil(scored * 1e-4)), longest = Math.min(n, Math.max(MIN_TAIL, (int) Math.ceil(scored * 0.01)));
+        if (n < MIN_TAIL || longest < shortest) return PowerLaw.NONE;
+        double bestAlpha = Double.NaN, bestKs = Double.POSITIVE_INFINITY;
+        int bestStart = -1;
+        for (int start = n - longest; start <= n - shortest; start++) {
+            double[] f = alphaAndKs(asc, start, n);
+            if (!Double.isNaN(f[0]) && f[1] < bestKs) {
+                bestAlpha = f[0];
+                bestKs = f[1];
+                bestStart = start;
             }
-            if (best == null || ks < best.ks()) best = new PowerLaw(alpha, xMin, tail, ks);
         }
-        return best == null ? new PowerLaw(Double.NaN, Double.NaN, 0, Double.NaN) : best;
+        if (bestStart < 0) return PowerLaw.NONE;
+        int tail = n - bestStart;
+        double xMin = asc[bestStart];
+        // parametric bootstrap of the distance at this x_min
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(0x5EEDL + tail);
+        int atLeast = 0;
+        double[] draw = new double[tail];
+        for (int b = 0; b < BOOTSTRAP; b++) {
+            for (int i = 0; i < tail; i++) draw[i] = xMin * Math.pow(1 - rng.nextDouble(), -1 / (bestAlpha - 1));
+            Arrays.sort(draw);
+            if (alphaAndKs(draw, 0, tail)[1] >= bestKs) atLeast++;
+        }
+        return new PowerLaw(bestAlpha, xMin, tail, bestKs, (double) atLeast / BOOTSTRAP, (double) tail / scored);
+    }
+
+    /** The ML exponent of asc[start, end) above x_min = asc[start] and the KS distance of that fit; α NaN when undefined. */
+    private static double[] alphaAndKs(double[] asc, int start, int end) {
+        double xMin = asc[start];
+        int tail = end - start;
+        double logSum = 0;
+        for (int i = start; i < end; i++) logSum += Math.log(asc[i] / xMin);
+        if (!(logSum > 0)) return new double[] {Double.NaN, Double.NaN};
+        double alpha = 1 + tail / logSum, ks = 0;
+        for (int i = start; i < end; i++) {
+            double empirical = (double) (i - start + 1) / tail, model = 1 - Math.pow(asc[i] / xMin, 1 - alpha);
+            ks = Math.max(ks, Math.abs(empirical - model));
+        }
+        return new double[] {alpha, ks};
     }
 }

@@ -200,7 +200,9 @@ class HtmlReportTest {
         String html = HtmlReport.render(results);
         assertTrue(html.contains("α = " + Html.fixed(d.powerLaw().alpha(), 2)));
         assertTrue(html.contains("tail = " + d.powerLaw().tail() + " sequences, Kolmogorov–Smirnov distance " + Html.fixed(d.powerLaw().ks(), 3)));
-        assertTrue(html.contains("The top 1% of sequences carry " + Html.percent(d.top1PercentShare()) + " of the positive influence"));
+        assertTrue(html.contains("The top 1% of the scored sequences carry " + Html.percent(d.top1PercentShare()) + " of their positive influence"));
+        assertTrue(html.contains(", bootstrap p = " + Html.fixed(d.powerLaw().pValue(), 2)));
+        assertTrue(html.contains("fitted by maximum likelihood on the top " + Html.percent(d.powerLaw().tailFraction()) + " of the scored sequences"));
         assertTrue(html.contains("Not available: this run did not keep every sequence's score."), "second query has no distribution");
         assertEquals(1, count(html, "<svg class=\"chart ccdf\""));
     }
