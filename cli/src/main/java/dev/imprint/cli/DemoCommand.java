@@ -100,7 +100,7 @@ final class DemoCommand implements Callable<Integer> {
             Preconditioners pre = InfluenceAnalysis.fit(model, store, dir.fingerprint(), factors,
                     new InfluenceAnalysis.FitSettings(ekfac, fitting, 8, 0, FittingPass.Labels.SAMPLED), Damping.paperDefault(), new FitCommand.StageBars());
             timings.put("fit_s", seconds(t1));
-            String key = String.join("|", dir.fingerprint(), store.fingerprint(), Integer.toString(fitting), candidates, rank,
+            String key = String.join("|", ResultsJson.FORMAT, dir.fingerprint(), store.fingerprint(), Integer.toString(fitting), candidates, rank,
                     Integer.toString(top), resource("queries.jsonl"));
             Path keyFile = results.resolve(KEY_FILE);
             if (Files.exists(results.resolve(ResultsJson.FILE)) && Files.exists(keyFile) && Files.readString(keyFile).equals(key)) {

@@ -33,6 +33,12 @@ public final class ResultsJson {
             + "per copy: raw ÷ N, the nats gained by adding one more copy of the sequence to the N training sequences";
     /** The version written as {@code "imprint"}. */
     public static final String VERSION = "0.1.0";
+    /**
+     * What results.json holds, for caches of results (the demo's): 2 added each top sequence's
+     * {@code trained}, the run's {@code trained_on} and the tail fit's {@code p_value} and
+     * {@code tail_fraction} (absent, read as null, in older files).
+     */
+    public static final String FORMAT = "results-2";
     /** Records in, snake_case keys out (and back); NaN (an unfitted power law) is written as the string "NaN". */
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

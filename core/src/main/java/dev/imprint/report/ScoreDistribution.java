@@ -29,10 +29,11 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
      * @param xMin         where the tail starts
      * @param tail         number of scores in the tail
      * @param ks           the Kolmogorov–Smirnov distance of the fit
-     * @param pValue       the bootstrap p-value of that distance (small: the tail is not a power law)
-     * @param tailFraction the tail's share of the scored sequences
+     * @param pValue       the bootstrap p-value of that distance (small: the tail is not a power law); null in
+     *                     results written before Imprint computed it
+     * @param tailFraction the tail's share of the scored sequences; null in such older results
      */
-    public record PowerLaw(double alpha, double xMin, int tail, double ks, double pValue, double tailFraction) {
+    public record PowerLaw(double alpha, double xMin, int tail, double ks, Double pValue, Double tailFraction) {
         static final PowerLaw NONE = new PowerLaw(Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN, Double.NaN);
     }
 
