@@ -94,10 +94,10 @@ class PreconditionerTest {
 
     @Test
     void strategiesParseAndRejectUnknownNames() {
-        for (String n : new String[] {"identity", "diagonal", "kfac", "ekfac"}) assertEquals(n, Strategy.parse(n).name());
+        for (String n : new String[] {"identity", "diagonal", "kfac", "kfac-sequence", "ekfac"}) assertEquals(n, Strategy.parse(n).name());
         assertEquals(new Strategy.Ekfac(), Strategy.defaultStrategy());
-        assertEquals("unknown strategy 'lissa' (expected identity, diagonal, kfac or ekfac)",
-                assertThrows(InputException.class, () -> Strategy.parse("lissa")).getMessage());
+        assertEquals("unknown strategy 'kfc' (expected identity, diagonal, kfac, kfac-sequence or ekfac)",
+                assertThrows(InputException.class, () -> Strategy.parse("kfc")).getMessage());
     }
 
     @Test
