@@ -148,8 +148,8 @@ final class DemoCommand implements Callable<Integer> {
         Path args = factors.resolve(dev.imprint.curvature.CurvatureFactors.ARGUMENTS_FILE);
         if (!Files.isRegularFile(args)) return;
         String fitted = dev.imprint.io.JsonFiles.readObject(args).path("model_fingerprint").asText();
-        if (fitted.startsWith(modelFingerprint + "|")) return;
-        System.err.println("demo factors: fitted for another model; fitting them again");
+        if (fitted.equals(modelFingerprint + "|labels=" + FittingPass.Labels.SAMPLED.recorded())) return;
+        System.err.println("demo factors: fitted for another model or by an earlier Imprint; fitting them again");
         dev.imprint.io.AtomicFiles.deleteTree(factors);
     }
 

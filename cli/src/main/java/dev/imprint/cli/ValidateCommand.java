@@ -83,8 +83,12 @@ final class ValidateCommand implements Runnable {
             return new dev.imprint.curvature.LissaPreconditioner.Settings(lissaDepth, lissaBatch, lissaScale, seed);
         }
 
-        /** Every flag checked, before any work. */
-        void check() {
+        /** Every flag checked, before any work; {@code batchSize} is the Inputs' --batch-size. */
+        void check(int batchSize) {
+            if (batchSize < 1) throw new InputException("--batch-size must be at least 1, not " + batchSize);
+            Path o = out.toAbsolutePath().normalize(), st = stagesDir().toAbsolutePath().normalize();
+            if (st.startsWith(o) || o.startsWith(st))
+                throw new InputException("--stages " + st + " and --out " + o + " must be separate folders (each output set replaces --out whole)");
             lissa();
             if (fitting < 1) throw new InputException("--fitting-sequences must be at least 1, not " + fitting);
             FittingPass.Labels.named(labels);
@@ -114,6 +118,13 @@ final class ValidateCommand implements Runnable {
 
         Path stagesDir() {
             return stages != null ? stages : out.toAbsolutePath().resolveSibling(out.toAbsolutePath().getFileName() + ".stages");
+        }
+
+        /** The factors' stage: a folder of the stages named by the fingerprint of how they are fitted, so that other settings fit beside it. */
+        Path factorsDir(Inputs inputs, Inputs.Opened in) {
+            String key = fit(inputs.batchSize).withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|"
+                    + in.model().trackedLayers().stream().map(dev.imprint.model.TrackedLayer::name).toList();
+            return stagesDir().resolve("factors-" + dev.imprint.io.Sha256.ofText(key).substring(0, 12));
         }
 
         /** The queries: the file's, or the first N held-out sequences of the model's recipe. */
@@ -174,7 +185,7 @@ final class ValidateCommand implements Runnable {
         @Override
         public Integer call() {
             LinearDatamodeling.Settings settings = new LinearDatamodeling.Settings(subsets, seeds, fraction, common.seed, 2000);
-            common.check();
+            common.check(inputs.batchSize);
             List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             TrainingRecipe recipe = TrainingRecipe.read(inputs.model);
             Path stagesDir = common.stagesDir();
@@ -185,7 +196,7 @@ final class ValidateCommand implements Runnable {
                 List<Query> queries = Common.queries(querySource, in, recipe);
                 System.err.printf("LDS: %d queries, %d subsets × %d seed(s) of %s of the training split, %s%n", queries.size(), subsets, seeds,
                         fraction, String.join(", ", attributions));
-                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
+                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, common.factorsDir(inputs, in));
                 LinearDatamodeling.Result r = LinearDatamodeling.run(ai, recipe, in.dir().config(), chosen, settings, stagesDir, new ConsoleProgress());
                 Map<String, String> run = common.run(inputs, in, QuerySource.describe(querySource, queries));
                 run.put("recipe", recipe.preset().name() + " (" + recipe.preset().arch().name().toLowerCase() + "), " + recipe.steps() + " steps, seed " + recipe.seed());
@@ -221,7 +232,7 @@ final class ValidateCommand implements Runnable {
 
         @Override
         public Integer call() {
-            common.check();
+            common.check(inputs.batchSize);
             List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             if (chosen.stream().anyMatch(a -> a instanceof Attribution.Exact)) throw new InputException("--attributions: exact is the reference here, not a strategy to compare");
             Path stagesDir = common.stagesDir();
@@ -235,7 +246,7 @@ final class ValidateCommand implements Runnable {
                 int n = Math.min(common.fitting, in.store().size());
                 System.err.printf("exact GNH of %d fitting sequences (%,d MiB of gradients) against %s, %d queries%n", n,
                         Attribution.Exact.bytes(in.model(), n) >> 20, String.join(", ", attributions), queries.size());
-                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
+                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, common.factorsDir(inputs, in));
                 ExactComparison.Result r = ExactComparison.run(ai, exact, chosen, stagesDir, new ConsoleProgress());
                 ValidationReport.writeExact(set.staging(), r, common.run(inputs, in, QuerySource.describe(querySource, queries)));
                 set.commit();
@@ -269,7 +280,7 @@ final class ValidateCommand implements Runnable {
 
         @Override
         public Integer call() {
-            common.check();
+            common.check(inputs.batchSize);
             List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             List<PlantedFacts.Fact> planted = PlantedFacts.read(facts);
             Path stagesDir = common.stagesDir();
@@ -279,7 +290,7 @@ final class ValidateCommand implements Runnable {
                 List<Query> queries = new ArrayList<>();
                 for (PlantedFacts.Fact f : planted)
                     queries.add(Query.of(f.id(), f.prompt(), f.completion(), in.dir().tokenizer(), in.dir().config().contextLength()));
-                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, stagesDir.resolve("factors"));
+                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, common.factorsDir(inputs, in));
                 FactRecall.Result r = FactRecall.run(ai, planted, chosen, stagesDir, new ConsoleProgress());
                 Map<String, String> run = common.run(inputs, in, facts + " (" + planted.size() + " facts)");
                 ValidationReport.writeRecall(set.staging(), r, run);

@@ -101,6 +101,12 @@ class ValidateCommandTest {
         String exactHtml = Files.readString(exactOut.resolve("report.html"));
         assertTrue(exactHtml.contains("Against the exact damped Gauss-Newton Hessian") && exactHtml.contains("<td>ekfac</td>"), "exact report");
 
+        // stages inside the output folder would be replaced with it: refused before any work
+        CliTest.Run nested = run("validate", "exact", "--model", model.toString(), "--corpus", corpus.toString(), "--cache", cache,
+                "--queries", q.toString(), "--stages", exactOut.resolve("stages").toString(), "--out", exactOut.toString());
+        assertEquals(2, nested.code(), nested.err());
+        assertTrue(nested.err().contains("must be separate folders"), nested.err());
+
         // a model without a recipe is refused in one line
         Files.delete(model.resolve("training.json"));
         CliTest.Run noRecipe = run(args);

@@ -37,7 +37,7 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
         for (int z = 0; z < n; z++)
             for (int i = 0; i < d; i++) diagonal[i] += j[z * d + i] * j[z * d + i] / n;
         double lambda = damping.lambda(diagonal);
-        if (!(lambda > 0)) throw new IllegalStateException(layer + ": damping λ = " + lambda + " (its gradients are all zero); give an explicit positive damping");
+        if (!(lambda > 0)) throw new dev.imprint.InputException(layer + ": damping λ = " + lambda + " (its gradients are all zero); give an explicit positive --damping");
         double[] k = new double[n * n];
         Lapack.gramLower(j, n, d, k);
         for (int z = 0; z < n; z++) k[z * n + z] += n * lambda;

@@ -55,7 +55,7 @@ public record LissaPreconditioner(int rows, int cols, double[] gradients, int n,
         for (int z = 0; z < n; z++)
             for (int i = 0; i < d; i++) diagonal[i] += j[z * d + i] * j[z * d + i] / n;
         double lambda = damping.lambda(diagonal);
-        if (!(lambda > 0)) throw new IllegalStateException(layer + ": damping λ = " + lambda + " (its gradients are all zero); give an explicit positive damping");
+        if (!(lambda > 0)) throw new dev.imprint.InputException(layer + ": damping λ = " + lambda + " (its gradients are all zero); give an explicit positive --damping");
         double alpha = s.scale() > 0 ? 1 / s.scale() : 1 / (1.05 * (largestSquaredNorm(j, n, d) + lambda));
         return new LissaPreconditioner(rows, cols, j, n, lambda, alpha, s.depth(), Math.min(s.batch(), n), s.seed());
     }

@@ -31,6 +31,16 @@ public record FittingPass(LanguageModel model, SequenceSource source, int[] sequ
         /** The corpus' next tokens: the empirical Fisher, for comparison only. */
         TRUE;
 
+        /**
+         * What the factors record of the labels (part of their model fingerprint): the choice and the
+         * positions they are drawn at, {@code "sampled|targets=loss"} for labels only where the
+         * training loss has a term. Factors fitted before (their sampled labels also at each
+         * sequence's last token) record {@code "sampled"} alone, and are refused.
+         */
+        public String recorded() {
+            return name().toLowerCase() + "|targets=loss";
+        }
+
         /** The choice a {@code --labels} value names (sampled or true); one line otherwise. */
         public static Labels named(String name) {
             return switch (name) {

@@ -162,7 +162,7 @@ public final class InfluenceAnalysis {
         plan.requireFits(model, settings.factorBlocks(), settings.batchSize());
         int[] fitting = store.sample(Math.min(settings.fittingSequences(), store.size()), settings.seed());
         // the label choice changes every stage's output, so it is part of what the factors depend on
-        String modelAndLabels = modelFingerprint + "|labels=" + settings.labels().name().toLowerCase();
+        String modelAndLabels = modelFingerprint + "|labels=" + settings.labels().recorded();
         FactorArguments args = arguments(modelAndLabels, store, fitting.length, settings.seed(), model, settings.factorBlocks());
         try (OutputLock lock = OutputLock.acquire(factorsDir, "fit")) {
             CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);
@@ -213,6 +213,9 @@ public final class InfluenceAnalysis {
         String storedModel = stored.path("model_fingerprint").asText();
         int labelsAt = storedModel.lastIndexOf("|labels=");
         String labels = labelsAt < 0 ? "sampled" : storedModel.substring(labelsAt + "|labels=".length());
+        if (java.util.Arrays.stream(FittingPass.Labels.values()).noneMatch(l -> l.recorded().equals(labels)))
+            throw InputException.mismatch(factorsDir + ": fitted by an earlier Imprint, whose sampled labels were also drawn at each sequence's"
+                    + " last token; run 'imprint fit' again into a new or emptied folder");
         FactorArguments args = arguments(modelFingerprint + "|labels=" + labels, store, stored.path("fitting_sequences").asInt(),
                 stored.path("seed").asLong(), model, blocks.isMissingNode() ? 1 : blocks.intValue());
         CurvatureFactors factors = CurvatureFactors.open(factorsDir, args);

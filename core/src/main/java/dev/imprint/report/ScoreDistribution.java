@@ -80,7 +80,7 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
         double bestAlpha = Double.NaN, bestKs = Double.POSITIVE_INFINITY;
         int bestStart = -1;
         for (int start = n - longest; start <= n - shortest; start++) {
-            double[] f = alphaAndKs(asc, start, n);
+            double[] f = alphaAndKs(asc, start, n, asc[start]);
             if (!Double.isNaN(f[0]) && f[1] < bestKs) {
                 bestAlpha = f[0];
                 bestKs = f[1];
@@ -97,14 +97,13 @@ public record ScoreDistribution(int count, int positive, double positiveSum, dou
         for (int b = 0; b < BOOTSTRAP; b++) {
             for (int i = 0; i < tail; i++) draw[i] = xMin * Math.pow(1 - rng.nextDouble(), -1 / (bestAlpha - 1));
             Arrays.sort(draw);
-            if (alphaAndKs(draw, 0, tail)[1] >= bestKs) atLeast++;
+            if (alphaAndKs(draw, 0, tail, xMin)[1] >= bestKs) atLeast++;
         }
         return new PowerLaw(bestAlpha, xMin, tail, bestKs, (double) atLeast / BOOTSTRAP, (double) tail / scored);
     }
 
-    /** The ML exponent of asc[start, end) above x_min = asc[start] and the KS distance of that fit; α NaN when undefined. */
-    private static double[] alphaAndKs(double[] asc, int start, int end) {
-        double xMin = asc[start];
+    /** The ML exponent of asc[start, end) (all at least xMin) above xMin and the KS distance of that fit; α NaN when undefined. */
+    private static double[] alphaAndKs(double[] asc, int start, int end, double xMin) {
         int tail = end - start;
         double logSum = 0;
         for (int i = start; i < end; i++) logSum += Math.log(asc[i] / xMin);

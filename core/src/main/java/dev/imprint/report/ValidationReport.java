@@ -63,7 +63,7 @@ public final class ValidationReport {
                     .append(Html.fixed(a.lowest(), 4)).append("</td><td>").append(Html.fixed(a.spearman(), 4)).append("</td><td>")
                     .append(a.seconds() == 0 ? "on disk" : Html.fixed(a.seconds(), 1) + " s").append("</td></tr>\n");
         h.append("</tbody></table>\n<p class=\"note\">Exact scores: ").append(r.exactSeconds() == 0 ? "on disk" : Html.fixed(r.exactSeconds(), 1) + " s")
-                .append(".</p>\n<h2>Scores against the exact scores</h2>\n<p class=\"note\">One point per sequence, for the first ")
+                .append(".</p>\n<h2>Scores against the exact scores</h2>\n<p class=\"note\">One point per sequence (at most " + MAX_POINTS + " per query, every k-th), for the first ")
                 .append(Math.min(4, r.queries().size())).append(" queries, both standardized within the query.</p>\n<div class=\"charts\">");
         int shown = Math.min(4, r.queries().size());
         double[][] reference = pointsOf(r.exact(), shown);
@@ -138,11 +138,15 @@ public final class ValidationReport {
         run.forEach((k, v) -> h.append("<dt>").append(Html.escape(k)).append("</dt><dd>").append(Html.escape(v)).append("</dd>"));
     }
 
-    /** points[i][q] = scores[q][i] for the first {@code queries} queries. */
+    /** At most this many sequences are drawn per query in a scatter plot (every k-th, in store order). */
+    private static final int MAX_POINTS = 1000;
+
+    /** points[i][q] = scores[q][i·k] for the first {@code queries} queries, every k-th sequence so that at most {@value #MAX_POINTS} are drawn. */
     private static double[][] pointsOf(float[][] scores, int queries) {
-        double[][] out = new double[scores[0].length][queries];
+        int step = Math.max(1, (scores[0].length + MAX_POINTS - 1) / MAX_POINTS);
+        double[][] out = new double[(scores[0].length + step - 1) / step][queries];
         for (int q = 0; q < queries; q++)
-            for (int i = 0; i < out.length; i++) out[i][q] = scores[q][i];
+            for (int i = 0; i < out.length; i++) out[i][q] = scores[q][i * step];
         return out;
     }
 

@@ -59,6 +59,8 @@ public final class Trainer {
     private final TrainingSettings settings;
     private final Path out;
     private final int[] train, heldOut;
+    /** Whether the split is the one {@link Split#of} makes, which the checkpoint fingerprint then need not spell out. */
+    private final boolean defaultSplit;
 
     /**
      * Which sequences a run trains on and which it evaluates on (indices into its source).
@@ -104,11 +106,15 @@ public final class Trainer {
 
     /** A run on the split {@link Split#of} makes of {@code data}. */
     public Trainer(ModelConfig config, SequenceSource data, TrainingSettings settings, Path out) {
-        this(config, data, settings, out, Split.of(data.size(), settings));
+        this(config, data, settings, out, Split.of(data.size(), settings), true);
     }
 
     /** A run on a given split of {@code data} (the retrainings of validation train on parts of a model's training split). */
     public Trainer(ModelConfig config, SequenceSource data, TrainingSettings settings, Path out, Split split) {
+        this(config, data, settings, out, split, false);
+    }
+
+    private Trainer(ModelConfig config, SequenceSource data, TrainingSettings settings, Path out, Split split, boolean defaultSplit) {
         if (data.size() < 1) throw new InputException("no training sequences");
         for (int[] part : new int[][] {split.train(), split.heldOut()})
             for (int i : part)
@@ -119,6 +125,7 @@ public final class Trainer {
         this.out = out;
         this.train = split.train();
         this.heldOut = split.heldOut();
+        this.defaultSplit = defaultSplit;
     }
 
     /** Sequence indices of the held-out split (sorted by draw order). */
@@ -288,8 +295,8 @@ public final class Trainer {
     private record State(int step, double recentLoss, List<Evaluation> evaluations) {}
 
     private String fingerprint() {
-        return Integer.toHexString((config.toString() + "|" + settings + "|" + data.size() + "|" + java.util.Arrays.hashCode(train)
-                + "|" + java.util.Arrays.hashCode(heldOut)).hashCode());
+        String split = defaultSplit ? "" : "|" + java.util.Arrays.hashCode(train) + "|" + java.util.Arrays.hashCode(heldOut);
+        return Integer.toHexString((config.toString() + "|" + settings + "|" + data.size() + split).hashCode());
     }
 
     private void writeCheckpoint(Path ckpt, Parameters params, AdamW opt, int step, double recentLoss, List<Evaluation> evals) {

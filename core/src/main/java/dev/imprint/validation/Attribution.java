@@ -48,6 +48,10 @@ public sealed interface Attribution {
             }
         }
         float[][] s = scores(in, progress);
+        long bad = java.util.Arrays.stream(s).mapToLong(row -> { long c = 0; for (float x : row) if (!Float.isFinite(x)) c++; return c; }).sum();
+        if (bad > 0)
+            throw new dev.imprint.InputException(name() + ": " + bad + " scores are not finite" + (this instanceof Lissa
+                    ? " (the recursion diverged: leave --lissa-scale at 0, or give a larger one)" : "") + "; nothing was cached");
         float[] flat = new float[Math.multiplyExact(Q, N)];
         for (int q = 0; q < Q; q++) System.arraycopy(s[q], 0, flat, q * N, N);
         try {
@@ -62,7 +66,8 @@ public sealed interface Attribution {
 
     /** The stage file of the scores, named by the fingerprint of everything they depend on. */
     default Path scoresFile(Path stages, Inputs in) {
-        StringBuilder key = new StringBuilder(arguments()).append('|').append(in.modelFingerprint()).append('|').append(in.store().fingerprint());
+        StringBuilder key = new StringBuilder(arguments()).append('|').append(in.modelFingerprint()).append('|').append(in.store().fingerprint())
+                .append('|').append(in.model().trackedLayers().stream().map(dev.imprint.model.TrackedLayer::name).toList());
         for (Query q : in.queries()) key.append('|').append(java.util.Arrays.toString(q.tokens())).append('/').append(q.completionTokens().length);
         return stages.resolve("scores").resolve(name() + "-" + dev.imprint.io.Sha256.ofText(key.toString()).substring(0, 16) + ".safetensors");
     }
@@ -100,7 +105,7 @@ public sealed interface Attribution {
 
         @Override
         public String arguments() {
-            return fit.withStrategy(strategy) + "|" + damping;
+            return fit.withStrategy(strategy) + "|" + fit.labels().recorded() + "|" + damping;
         }
 
         @Override
@@ -124,7 +129,7 @@ public sealed interface Attribution {
 
         @Override
         public String arguments() {
-            return "exact|" + fit.withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|" + damping;
+            return "exact|" + fit.withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|" + fit.labels().recorded() + "|" + damping;
         }
 
         /** Bytes the exact preconditioners of {@code model} take for {@code n} fitting sequences. */
@@ -201,6 +206,9 @@ public sealed interface Attribution {
         }
     }
 
+    /** The most fitting sequences whose N × N system fits one Java array. */
+    int MAX_GRADIENT_SAMPLE = 46_340;
+
     /** Exact (full-rank) scores of every sequence against every query with {@code pre}. */
     private static float[][] everyScore(Inputs in, Preconditioners pre, int batchSize, Progress progress) {
         var results = InfluenceAnalysis.score(in.model(), in.store(), pre, in.queries(), null,
@@ -213,6 +221,12 @@ public sealed interface Attribution {
     /** The fitting sample's per-sequence gradients, refused in one line when they would take more than half the heap. */
     private static int[] gradientSample(Inputs in, InfluenceAnalysis.FitSettings fit, String what) {
         int n = Math.min(fit.fittingSequences(), in.store().size());
+        if (n > MAX_GRADIENT_SAMPLE)
+            throw new dev.imprint.InputException(what + " solves an N × N system: at most " + MAX_GRADIENT_SAMPLE + " fitting sequences, not " + n
+                    + "; give fewer --fitting-sequences");
+        for (var l : in.model().trackedLayers())
+            if ((long) n * l.outFeatures() * l.activationDim() > Integer.MAX_VALUE)
+                throw new dev.imprint.InputException(what + ": " + n + " gradients of " + l.name() + " exceed one array; give fewer --fitting-sequences");
         long need = Exact.bytes(in.model(), n), heap = Runtime.getRuntime().maxMemory();
         if (need > heap / 2)
             throw dev.imprint.InputException.outOfMemory(what + " of " + n + " fitting sequences holds their gradients: " + (need >> 20)
@@ -233,7 +247,7 @@ public sealed interface Attribution {
 
         @Override
         public String arguments() {
-            return "lissa|" + fit.withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|" + damping + "|" + lissa;
+            return "lissa|" + fit.withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|" + fit.labels().recorded() + "|" + damping + "|" + lissa;
         }
 
         @Override

@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * Fact recall (method §7.3): for each planted fact queried, the rank of its best-scoring source
  * sequence (a sequence holding a piece of a document that states the fact) among every sequence of
- * the store; Recall@1, Recall@10 and the mean reciprocal rank per attribution.
+ * the store, ties counted against it; Recall@1, Recall@10 and the mean reciprocal rank per attribution.
  */
 public final class FactRecall {
     private FactRecall() {}
@@ -56,13 +56,16 @@ public final class FactRecall {
         return out;
     }
 
-    /** 1 + the number of sequences scoring above the best source sequence. */
+    /**
+     * 1 + the number of other sequences scoring at least as high as the best source sequence: a tie
+     * counts against the source, so an attribution that scores everything alike ranks it last.
+     */
     public static int rank(float[] scores, BitSet sources) {
         float best = Float.NEGATIVE_INFINITY;
         for (int s = sources.nextSetBit(0); s >= 0; s = sources.nextSetBit(s + 1)) best = Math.max(best, scores[s]);
-        int above = 0;
-        for (int s = 0; s < scores.length; s++) if (scores[s] > best) above++;
-        return above + 1;
+        int atLeast = 0;
+        for (int s = 0; s < scores.length; s++) if (!sources.get(s) && scores[s] >= best) atLeast++;
+        return atLeast + 1;
     }
 
     /** Scores every fact's query with each attribution (stages under {@code stages}) and ranks its sources. */

@@ -67,9 +67,6 @@ public final class LinearDatamodeling {
             if (bootstrapSamples < 1) throw new IllegalArgumentException("bootstrap samples " + bootstrapSamples + " must be at least 1");
         }
 
-        public static Settings defaults() {
-            return new Settings(50, 1, 0.5, 0, 2000);
-        }
     }
 
     /**

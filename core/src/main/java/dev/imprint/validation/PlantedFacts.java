@@ -21,6 +21,8 @@ import java.util.SplittableRandom;
  */
 public final class PlantedFacts {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The most facts one call plants: a quarter of the 4,096 ship names. */
+    public static final int MAX_FACTS = 1000;
     private static final String[] ROLES = {"first mate", "navigator", "cook", "harpooner", "carpenter", "surgeon", "boatswain", "cooper"};
     private static final String[] VESSELS = {"whaler", "schooner", "brig", "frigate", "sloop", "barque"};
     private static final String[] SYLLABLES = {"ka", "lo", "mi", "ru", "te", "sa", "no", "vi", "da", "pe", "zu", "ho", "bel", "cor", "fen", "gar"};
@@ -47,16 +49,18 @@ public final class PlantedFacts {
 
     /** {@code count} facts (seeded), each stated in documents {@code prefix}fact-NNN-a.txt and -b.txt. */
     public static List<Planted> generate(int count, long seed, String prefix) {
-        if (count < 1) throw new InputException("--facts must be at least 1, not " + count);
+        if (count < 1 || count > MAX_FACTS) throw new InputException("--facts must lie in 1.." + MAX_FACTS + ", not " + count);
         SplittableRandom rng = new SplittableRandom(seed);
         List<Planted> out = new ArrayList<>();
         java.util.Set<String> used = new LinkedHashSet<>();
         for (int f = 0; f < count; f++) {
             String ship, person;
-            do {
+            do { // 16³ ships and 16⁵ people: MAX_FACTS leaves most names free, so few draws repeat
                 ship = name(rng, 3);
                 person = name(rng, 2) + " " + name(rng, 3);
-            } while (!used.add(ship) || !used.add(person));
+            } while (used.contains(ship) || used.contains(person));
+            used.add(ship);
+            used.add(person);
             String role = ROLES[rng.nextInt(ROLES.length)], vessel = VESSELS[rng.nextInt(VESSELS.length)];
             String a = "From the log of the " + vessel + " " + ship + ": aboard her, the " + role + " was " + person
                     + ", and the crew remembered the long watches and the cold wind off the coast.\n";
@@ -81,18 +85,25 @@ public final class PlantedFacts {
     public static List<Fact> plant(Path corpus, String folder, int count, long seed, Path factsFile) {
         Path dir = corpus.resolve(folder);
         if (Files.exists(dir)) throw new InputException(dir + " already exists; plant into a corpus without it or choose another --folder");
+        if (factsFile.toAbsolutePath().normalize().startsWith(corpus.toAbsolutePath().normalize()))
+            throw new InputException(factsFile + " lies inside the corpus " + corpus + ", where it would be read as a document; write it elsewhere");
+        if (Files.exists(factsFile)) throw new InputException(factsFile + " already exists; choose another --out");
         List<Planted> planted = generate(count, seed, folder + "/");
+        // the documents are written into a hidden folder (which corpora skip) and renamed into place, so a failure leaves nothing
+        Path staging = corpus.resolve("." + folder + ".planting");
         try {
-            Files.createDirectories(dir);
+            AtomicFiles.deleteTree(staging);
+            Files.createDirectories(staging);
             StringBuilder lines = new StringBuilder();
             for (Planted p : planted) {
                 for (int i = 0; i < p.texts().size(); i++)
-                    AtomicFiles.writeString(corpus.resolve(p.fact().sources().get(i)), p.texts().get(i));
+                    Files.writeString(staging.resolve(p.fact().sources().get(i).substring(folder.length() + 1)), p.texts().get(i));
                 var node = JSON.createObjectNode().put("id", p.fact().id()).put("prompt", p.fact().prompt()).put("completion", p.fact().completion());
                 var sources = node.putArray("sources");
                 p.fact().sources().forEach(sources::add);
                 lines.append(JSON.writeValueAsString(node)).append('\n');
             }
+            Files.move(staging, dir);
             AtomicFiles.writeString(factsFile, lines.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write into " + dir + " (" + e.getMessage() + ")", e);
