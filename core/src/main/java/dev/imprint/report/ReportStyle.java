@@ -19,7 +19,8 @@ final class ReportStyle {
             .unseen { background: #eef; color: #335; border-radius: 3px; padding: 0 .35em; font-size: .85em; }
             table.lds { border-collapse: collapse; margin: .4em 0; }
             table.lds th, table.lds td { padding: .25em .8em; border-bottom: 1px solid #e3e3e3; text-align: right; }
-            table.lds th:first-child, table.lds td:first-child { text-align: left; }
+            table.lds th:first-child, table.lds td:first-child { text-align: left; white-space: nowrap; }
+            table.lds .text { text-align: left; }
             .unit { background: #f4f6f8; border-left: 4px solid #8aa; padding: .5em .8em; font-size: .92em; }
             nav ol { padding-left: 1.6em; }
             .qa { white-space: pre-wrap; background: #f6f6f8; border-radius: 6px; padding: .6em .8em; font-size: 1.05em; }

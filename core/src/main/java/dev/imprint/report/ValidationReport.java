@@ -106,12 +106,12 @@ public final class ValidationReport {
             h.append("<tr><td>").append(Html.escape(a.attribution())).append("</td><td>").append(Html.fixed(a.recallAt1(), 3)).append("</td><td>")
                     .append(Html.fixed(a.recallAt10(), 3)).append("</td><td>").append(Html.fixed(a.mrr(), 3)).append("</td><td>")
                     .append(a.seconds() == 0 ? "on disk" : Html.fixed(a.seconds(), 1) + " s").append("</td></tr>\n");
-        h.append("</tbody></table>\n<h2>Rank of each fact's source</h2>\n<table class=\"lds\"><thead><tr><th>fact</th><th>query</th>");
+        h.append("</tbody></table>\n<h2>Rank of each fact's source</h2>\n<table class=\"lds\"><thead><tr><th>fact</th><th class=\"text\">query</th>");
         for (FactRecall.Recall a : r.recalls()) h.append("<th>").append(Html.escape(a.attribution())).append("</th>");
         h.append("</tr></thead><tbody>\n");
         for (int f = 0; f < r.facts().size(); f++) {
             var fact = r.facts().get(f);
-            h.append("<tr><td>").append(Html.escape(fact.id())).append("</td><td>").append(Html.escape(fact.prompt())).append(" <b>")
+            h.append("<tr><td>").append(Html.escape(fact.id())).append("</td><td class=\"text\">").append(Html.escape(fact.prompt())).append(" <b>")
                     .append(Html.escape(fact.completion())).append("</b></td>");
             for (FactRecall.Recall a : r.recalls()) h.append("<td>").append(a.ranks()[f]).append("</td>");
             h.append("</tr>\n");
