@@ -122,6 +122,21 @@ class MistakesCatalogueTest {
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "0", "--cache", cache));
         check("train a finished model again with other --steps", 4, "checkpoint was written with other training settings",
                 () -> CliTest.run("train", "--corpus", corpus.toString(), "--out", model.toString(), "--preset", "tiny", "--steps", "20", "--cache", cache));
+        String[] lds = {"validate", "lds", "--model", model.toString(), "--corpus", corpus.toString(), "--held-out-queries", "2",
+                "--out", dir.resolve("lds-out").toString(), "--cache", cache};
+        check("validate lds --subsets 1", 2, "--subsets must be at least 2", () -> CliTest.run(CliTest.concat(lds, "--subsets", "1")));
+        check("validate lds --fraction 1.5", 2, "--fraction must lie in (0, 1)", () -> CliTest.run(CliTest.concat(lds, "--fraction", "1.5")));
+        check("validate lds --attributions ekfac,bogus", 2, "unknown attribution 'bogus'", () -> CliTest.run(CliTest.concat(lds, "--attributions", "ekfac,bogus")));
+        check("validate lds --attributions ekfac,ekfac", 2, "names one twice", () -> CliTest.run(CliTest.concat(lds, "--attributions", "ekfac,ekfac")));
+        check("validate lds --batch-size 0", 2, "--batch-size must be at least 1", () -> CliTest.run(CliTest.concat(lds, "--batch-size", "0")));
+        check("validate lds --lissa-depth 0", 2, "--lissa-depth must be at least 1", () -> CliTest.run(CliTest.concat(lds, "--attributions", "lissa", "--lissa-depth", "0")));
+        check("validate recall --facts missing", 3, "no such file",
+                () -> CliTest.run("validate", "recall", "--model", model.toString(), "--corpus", corpus.toString(), "--facts", dir.resolve("missing.jsonl").toString(),
+                        "--out", dir.resolve("recall-out").toString(), "--cache", cache));
+        check("corpus plant --facts 0", 2, "--facts must lie in 1..1000",
+                () -> CliTest.run("corpus", "plant", "--into", corpus.toString(), "--facts", "0", "--out", dir.resolve("facts.jsonl").toString()));
+        check("corpus plant --into a missing folder", 3, "no such folder",
+                () -> CliTest.run("corpus", "plant", "--into", dir.resolve("nowhere").toString(), "--out", dir.resolve("facts.jsonl").toString()));
         check("index build --directions 0", 2, "--directions must be WxN or k with positive integers, not '0'",
                 () -> CliTest.run("index", "build", "--model", model.toString(), "--corpus", corpus.toString(), "--factors", factors.toString(),
                         "--directions", "0", "--out", dir.resolve("index-out").toString(), "--cache", cache));

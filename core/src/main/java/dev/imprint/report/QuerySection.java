@@ -82,7 +82,7 @@ final class QuerySection {
                 + " of their positive influence (the paper reports 12–52% over all sequences). ";
         ScoreDistribution.PowerLaw p = d.powerLaw();
         if (p == null || Double.isNaN(p.alpha())) return counts + share + "No power-law fit: too few positive scores in the top 1%.";
-        String where = p.tailFraction() == null ? "" : " on the top " + Html.percent(p.tailFraction()) + " of the scored sequences (x_min chosen within the top 0.01–1%)";
+        String where = p.tailFraction() == null ? "" : " on the top " + Html.percent(p.tailFraction()) + " of the scored sequences (x_min chosen within their top 0.01–1%, or their top 10 when that is more)";
         String test = p.pValue() == null ? "" : ", bootstrap p = " + Html.fixed(p.pValue(), 2) + " (below 0.1: not a power law)";
         return counts + share + "Power-law tail p(x) ∝ x^−α fitted by maximum likelihood" + where + ": α = " + Html.fixed(p.alpha(), 2)
                 + " (paper: about 2 to 4.3), x_min = " + Html.num(p.xMin()) + ", tail = " + p.tail()

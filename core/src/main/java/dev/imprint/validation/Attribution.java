@@ -275,7 +275,9 @@ public sealed interface Attribution {
             case "lissa" -> new Lissa(fit, damping, batchSize, lissa);
             case "tfidf" -> new TfIdf();
             case "random" -> new Random(seed);
-            default -> new Influence(Strategy.parse(name), fit, damping, batchSize);
+            case "identity", "diagonal", "kfac", "kfac-sequence", "ekfac" -> new Influence(Strategy.parse(name), fit, damping, batchSize);
+            default -> throw new dev.imprint.InputException("unknown attribution '" + name
+                    + "' (expected identity, diagonal, kfac, kfac-sequence, ekfac, exact, lissa, tfidf or random)");
         };
     }
 }
