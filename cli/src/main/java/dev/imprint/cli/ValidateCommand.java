@@ -120,10 +120,14 @@ final class ValidateCommand implements Runnable {
             return stages != null ? stages : out.toAbsolutePath().resolveSibling(out.toAbsolutePath().getFileName() + ".stages");
         }
 
-        /** The factors' stage: a folder of the stages named by the fingerprint of how they are fitted, so that other settings fit beside it. */
+        /**
+         * The factors' stage: a folder of the stages named by the fingerprint of what they depend on (model,
+         * store, fitting sample, seed, labels, tracked layers), so that other settings fit beside it.
+         */
         Path factorsDir(Inputs inputs, Inputs.Opened in) {
-            String key = fit(inputs.batchSize).withStrategy(dev.imprint.curvature.Strategy.defaultStrategy()) + "|"
-                    + in.model().trackedLayers().stream().map(dev.imprint.model.TrackedLayer::name).toList();
+            String key = String.join("|", in.dir().fingerprint(), in.store().fingerprint(), Integer.toString(Math.min(fitting, in.store().size())),
+                    Long.toString(seed), FittingPass.Labels.named(labels).recorded(),
+                    in.model().trackedLayers().stream().map(dev.imprint.model.TrackedLayer::name).toList().toString());
             return stagesDir().resolve("factors-" + dev.imprint.io.Sha256.ofText(key).substring(0, 12));
         }
 
