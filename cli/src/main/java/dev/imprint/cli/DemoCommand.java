@@ -122,7 +122,7 @@ final class DemoCommand implements Callable<Integer> {
                 Files.writeString(set.staging().resolve(KEY_FILE), key);
                 for (InfluenceAnalysis.QueryResult r : scored) {
                     InfluenceAnalysis.Hit best = r.top().getFirst();
-                    String doc = store.firstDocumentId(best.sequence());
+                    String doc = ResultsJson.carryingDocument(store, best);
                     System.out.printf("%-24s log p %7.3f   top: %+.3e  %s%n", r.query().id(), r.logProb(), best.score(), doc);
                 }
             }

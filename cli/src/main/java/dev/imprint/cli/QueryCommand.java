@@ -193,7 +193,7 @@ final class QueryCommand implements Callable<Integer> {
             for (InfluenceAnalysis.Hit h : r.top()) {
                 String text = Terminal.line(in.store().text(h.sequence())).strip();
                 if (text.length() > 90) text = text.substring(0, 87) + "...";
-                String doc = in.store().firstDocumentId(h.sequence());
+                String doc = ResultsJson.carryingDocument(in.store(), h);
                 System.out.printf("  %2d. %+.4e (per copy %+.3e)  seq %d  %s  %s%n", rank++, h.score(), h.scorePerCopy(), h.sequence(), Terminal.line(doc), text);
             }
         }

@@ -119,10 +119,14 @@ final class QuerySection {
     }
 
     /** "doc9.txt chars [85, 119) · sequence tokens [0, 17)", one entry per document piece (ends exclusive). */
+    /** The document carrying most of the score first, then the others, each with its share when recorded. */
     private static String where(Results.TopSequence t) {
+        List<Results.DocumentPiece> pieces = new ArrayList<>(t.documents());
+        pieces.sort(java.util.Comparator.comparing((Results.DocumentPiece p) -> p.share() == null ? 0 : -p.share()));
         List<String> parts = new ArrayList<>();
-        for (Results.DocumentPiece p : t.documents())
-            parts.add(p.id() + " chars [" + p.charStart() + ", " + p.charEnd() + ") · sequence tokens [" + p.tokenStart() + ", " + p.tokenEnd() + ")");
+        for (Results.DocumentPiece p : pieces)
+            parts.add(p.id() + (p.share() == null ? "" : " (" + Html.percent(p.share()) + " of the score)") + " chars [" + p.charStart() + ", "
+                    + p.charEnd() + ") · sequence tokens [" + p.tokenStart() + ", " + p.tokenEnd() + ")");
         return parts.isEmpty() ? t.document() : String.join("; ", parts);
     }
 

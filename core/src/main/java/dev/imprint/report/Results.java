@@ -31,7 +31,7 @@ public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryR
      *
      * @param rank         1 for the most influential
      * @param sequence     sequence index in the store
-     * @param document     id of the first document the sequence draws from
+     * @param document     id of the document whose piece carries the largest share of the score (Eq. 31's token terms summed over the piece)
      * @param documents    every document piece inside the sequence, in order
      * @param score        raw influence (see {@link Results#scoreUnit})
      * @param scorePerCopy score ÷ N
@@ -44,8 +44,11 @@ public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryR
     public record TopSequence(int rank, int sequence, String document, List<DocumentPiece> documents, double score,
                               double scorePerCopy, double[] layers, String text, List<TokenScore> tokens, Boolean trained) {}
 
-    /** Where a piece of a document sits: characters in the document, tokens in the sequence. */
-    public record DocumentPiece(String id, int charStart, int charEnd, int tokenStart, int tokenEnd) {}
+    /**
+     * Where a piece of a document sits: characters in the document, tokens in the sequence, and the
+     * share of the sequence's score that its token terms carry (null in results written before it was recorded).
+     */
+    public record DocumentPiece(String id, int charStart, int charEnd, int tokenStart, int tokenEnd, Double share) {}
 
     /** Token t's characters [start, end) in the sequence text and its raw influence term. */
     public record TokenScore(int start, int end, double score) {}

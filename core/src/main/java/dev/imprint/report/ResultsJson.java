@@ -112,13 +112,45 @@ public final class ResultsJson {
 
     private static Results.TopSequence topSequence(int rank, InfluenceAnalysis.Hit h, SequenceStore store, java.util.BitSet trained) {
         List<Piece> pieces = store.provenance(h.sequence()).pieces();
-        List<Results.DocumentPiece> documents = pieces.stream().map(p -> new Results.DocumentPiece(
-                store.document(p.document()).id(), p.charStart(), p.charEnd(), p.tokenStart(), p.tokenEnd())).toList();
+        double[] shares = shares(pieces, h.tokens(), h.score());
+        List<Results.DocumentPiece> documents = new ArrayList<>();
+        for (int i = 0; i < pieces.size(); i++) {
+            Piece p = pieces.get(i);
+            documents.add(new Results.DocumentPiece(store.document(p.document()).id(), p.charStart(), p.charEnd(), p.tokenStart(), p.tokenEnd(), shares[i]));
+        }
         SequenceText text = store.annotatedText(h.sequence());
         List<Results.TokenScore> tokens = new ArrayList<>(h.tokens().length);
         for (int t = 0; t < h.tokens().length; t++)
             tokens.add(new Results.TokenScore(text.tokenStart()[t], text.tokenEnd()[t], h.tokens()[t]));
-        return new Results.TopSequence(rank, h.sequence(), documents.getFirst().id(), documents, h.score(), h.scorePerCopy(),
+        return new Results.TopSequence(rank, h.sequence(), documents.get(carrying(shares)).id(), documents, h.score(), h.scorePerCopy(),
                 h.layers(), text.text(), tokens, trained == null ? null : trained.get(h.sequence()));
+    }
+
+    /**
+     * Each piece's share of a sequence's score: its token terms (Eq. 31) summed over the piece's
+     * tokens, over the score (so the shares sum to 1; a piece pulling against the score has a
+     * negative one). Equal shares when the score is 0.
+     */
+    public static double[] shares(List<Piece> pieces, double[] tokenTerms, double score) {
+        double[] out = new double[pieces.size()];
+        for (int i = 0; i < out.length; i++) {
+            double sum = 0;
+            for (int t = pieces.get(i).tokenStart(); t < Math.min(pieces.get(i).tokenEnd(), tokenTerms.length); t++) sum += tokenTerms[t];
+            out[i] = score == 0 ? 1.0 / out.length : sum / score;
+        }
+        return out;
+    }
+
+    /** The piece with the largest share (the first of equals). */
+    public static int carrying(double[] shares) {
+        int best = 0;
+        for (int i = 1; i < shares.length; i++) if (shares[i] > shares[best]) best = i;
+        return best;
+    }
+
+    /** The id of the document that carries most of {@code h}'s score, for one-line listings. */
+    public static String carryingDocument(SequenceStore store, InfluenceAnalysis.Hit h) {
+        List<Piece> pieces = store.provenance(h.sequence()).pieces();
+        return store.document(pieces.get(carrying(shares(pieces, h.tokens(), h.score()))).document()).id();
     }
 }

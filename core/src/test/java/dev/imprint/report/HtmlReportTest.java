@@ -107,7 +107,7 @@ class HtmlReportTest {
         String html = HtmlReport.render(ReportFixtures.results("all"));
         assertTrue(html.contains("log p(completion | prompt) = <b>-0.0819</b> nats"));
         assertTrue(html.contains("influence <b class=\"pos-text\">+8.25</b> raw · <b>+0.004125</b> nats per copy (÷ N = 2000)"));
-        assertTrue(html.contains("moby&lt;1&gt;.txt chars [85, 157) · sequence tokens [0, 20); whale.txt chars [0, 9) · sequence tokens [20, 24)"));
+        assertTrue(html.contains("moby&lt;1&gt;.txt (90.0% of the score) chars [85, 157) · sequence tokens [0, 20); whale.txt (10.0% of the score) chars [0, 9) · sequence tokens [20, 24)"));
     }
 
     @Test

@@ -18,6 +18,19 @@ class ResultsJsonTest {
     @TempDir Path dir;
 
     @Test
+    void theDocumentNamedIsTheOneWhosePieceCarriesMostOfTheScore() {
+        List<dev.imprint.data.Piece> pieces = List.of(new dev.imprint.data.Piece(0, 0, 4, 100, 130, true), new dev.imprint.data.Piece(1, 4, 10, 0, 40, false));
+        double[] positive = {0.1, 0.1, 0.1, 0.1, 1, 1, 1, 1, 1, 1};
+        double[] shares = ResultsJson.shares(pieces, positive, 6.4);
+        assertArrayEquals(new double[] {0.4 / 6.4, 6.0 / 6.4}, shares, 1e-12);
+        assertEquals(1, ResultsJson.carrying(shares), "the second document carries the score, not the first piece");
+        double[] negative = {-1, -1, -1, -1, 0.5, 0, 0, 0, 0, 0};
+        double[] s = ResultsJson.shares(pieces, negative, -3.5);
+        assertEquals(1.0, s[0] + s[1], 1e-12, "shares sum to 1");
+        assertEquals(0, ResultsJson.carrying(s), "a negative score is carried by the piece that pulls it down");
+    }
+
+    @Test
     void keysAreSnakeCaseThroughout() throws IOException {
         ResultsJson.write(dir, ReportFixtures.results("all"));
         String json = Files.readString(dir.resolve(ResultsJson.FILE));
