@@ -115,10 +115,19 @@ final class QuerySection {
                 + (Boolean.FALSE.equals(t.trained()) ? "<span class=\"unseen\" title=\"not among the sequences the model was trained on\">never trained on</span> " : "")
                 + LayerChart.mini(layerNames, padded(t.layers()), "layer-wise influence of sequence " + t.sequence())
                 + "<span class=\"where\">sequence " + t.sequence() + " · " + Html.escape(where(t)) + "</span>"
-                + "</div>\n<div class=\"heat\">" + Heatmap.html(t.text(), t.tokens()) + "</div></li>\n";
+                + "</div>\n<div class=\"heat\">" + Heatmap.html(t.text(), t.tokens()) + "</div>" + context(t) + "</li>\n";
     }
 
     /** "doc9.txt chars [85, 119) · sequence tokens [0, 17)", one entry per document piece (ends exclusive). */
+    /** The carrying document's text around the sequence's piece, folded. */
+    private static String context(Results.TopSequence t) {
+        Results.Context c = t.context();
+        if (c == null) return "";
+        return "<details class=\"context\"><summary>Surrounding text in " + Html.escape(t.document()) + "</summary><p>"
+                + (c.moreBefore() ? "…" : "") + Html.escape(c.before()) + "<mark>" + Html.escape(c.piece()) + "</mark>"
+                + Html.escape(c.after()) + (c.moreAfter() ? "…" : "") + "</p></details>";
+    }
+
     /** The document carrying most of the score first, then the others, each with its share when recorded. */
     private static String where(Results.TopSequence t) {
         List<Results.DocumentPiece> pieces = new ArrayList<>(t.documents());

@@ -40,9 +40,17 @@ public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryR
      * @param tokens       (T) each token's place in {@code text} and its raw term (Eq. 31); the term at
      *                     position t comes from predicting token t+1
      * @param trained      whether the model trained on the sequence; null when its training set is not recorded
+     * @param context      the text around the piece of {@code document} in that document; null in older results
      */
     public record TopSequence(int rank, int sequence, String document, List<DocumentPiece> documents, double score,
-                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens, Boolean trained) {}
+                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens, Boolean trained, Context context) {}
+
+    /**
+     * Where the sequence's carrying piece sits in its document: up to {@link ResultsJson#CONTEXT_CHARS}
+     * characters before it (from a word start) and after it (to a word end), and the piece itself;
+     * {@code more} tells whether the document goes on before and after what is shown.
+     */
+    public record Context(String before, String piece, String after, boolean moreBefore, boolean moreAfter) {}
 
     /**
      * Where a piece of a document sits: characters in the document, tokens in the sequence, and the

@@ -36,9 +36,10 @@ public final class ResultsJson {
     /**
      * What results.json holds, for caches of results (the demo's): 2 added each top sequence's
      * {@code trained}, the run's {@code trained_on} and the tail fit's {@code p_value} and
-     * {@code tail_fraction} (absent, read as null, in older files).
+     * {@code tail_fraction}; 3 each top sequence's {@code context} and its pieces' {@code share}
+     * (absent, read as null, in older files).
      */
-    public static final String FORMAT = "results-2";
+    public static final String FORMAT = "results-3";
     /** Records in, snake_case keys out (and back); NaN (an unfitted power law) is written as the string "NaN". */
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -122,8 +123,30 @@ public final class ResultsJson {
         List<Results.TokenScore> tokens = new ArrayList<>(h.tokens().length);
         for (int t = 0; t < h.tokens().length; t++)
             tokens.add(new Results.TokenScore(text.tokenStart()[t], text.tokenEnd()[t], h.tokens()[t]));
-        return new Results.TopSequence(rank, h.sequence(), documents.get(carrying(shares)).id(), documents, h.score(), h.scorePerCopy(),
-                h.layers(), text.text(), tokens, trained == null ? null : trained.get(h.sequence()));
+        int c = carrying(shares);
+        return new Results.TopSequence(rank, h.sequence(), documents.get(c).id(), documents, h.score(), h.scorePerCopy(),
+                h.layers(), text.text(), tokens, trained == null ? null : trained.get(h.sequence()),
+                context(store.document(pieces.get(c).document()).text(), pieces.get(c).charStart(), pieces.get(c).charEnd()));
+    }
+
+    /** Characters of a document shown on each side of a top sequence's piece. */
+    public static final int CONTEXT_CHARS = 300;
+
+    /** The text around [start, end) of {@code document}: up to {@link #CONTEXT_CHARS} on each side, cut at whitespace. */
+    static Results.Context context(String document, int start, int end) {
+        int from = Math.max(0, start - CONTEXT_CHARS), to = Math.min(document.length(), end + CONTEXT_CHARS);
+        if (from > 0) {
+            int space = document.indexOf(' ', from);
+            from = space < 0 || space >= start ? from : space + 1;
+        }
+        if (to < document.length()) {
+            int space = document.lastIndexOf(' ', to);
+            to = space <= end ? to : space;
+        }
+        if (from > 0 && Character.isLowSurrogate(document.charAt(from))) from++;
+        if (to < document.length() && to > 0 && Character.isHighSurrogate(document.charAt(to - 1))) to--;
+        return new Results.Context(document.substring(from, start), document.substring(start, end), document.substring(end, to), from > 0,
+                to < document.length());
     }
 
     /**

@@ -78,7 +78,7 @@ class HtmlReportTest {
         List<Results.TopSequence> top = new java.util.ArrayList<>();
         for (Results.TopSequence t : q.top())
             top.add(new Results.TopSequence(t.rank(), t.sequence(), t.document(), t.documents(), t.score(), t.score() / 1200, t.layers(), t.text(),
-                    t.tokens(), t.rank() != 2));
+                    t.tokens(), t.rank() != 2, t.context()));
         Results marked = new Results(r.imprint(), trained, r.scoreUnit(), List.of(new Results.QueryResults(q.id(), q.prompt(), q.completion(),
                 q.logProb(), q.promptTokens(), q.completionTokens(), q.distribution(), top)));
         String html = HtmlReport.render(marked);
@@ -87,6 +87,8 @@ class HtmlReportTest {
         assertEquals(1, html.split("never trained on</span>", -1).length - 1, "only the second sequence is marked");
         assertFalse(HtmlReport.render(r).contains("never trained on</span>"), "nothing is marked when the training set is not recorded");
         assertTrue(HtmlReport.render(r).contains("N = 2000, the whole store"));
+        // the carrying document's surrounding text, escaped, the sequence's piece marked
+        assertTrue(html.contains("<summary>Surrounding text in moby&lt;1&gt;.txt</summary><p>…Chapter 1. &lt;b&gt;<mark>Call me Ishmael.</mark> Some years ago…</p>"), "context");
     }
 
     @Test

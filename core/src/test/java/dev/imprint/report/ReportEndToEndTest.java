@@ -25,6 +25,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Real scores from a tiny random GPT-2 through ResultsJson.write, read back and rendered. */
 class ReportEndToEndTest {
@@ -63,6 +64,14 @@ class ReportEndToEndTest {
                 assertEquals(hit.tokens().length, t.tokens().size());
                 assertEquals(layers.size(), t.layers().length);
                 assertEquals(store.annotatedText(hit.sequence()).text(), t.text());
+                // the context is the carrying document's own text around its piece
+                Results.DocumentPiece piece = t.documents().stream().filter(d -> d.id().equals(t.document())).findFirst().orElseThrow();
+                String doc = DOCUMENTS.get(Integer.parseInt(t.document().replaceAll("\\D", "")));
+                assertEquals(doc.substring(piece.charStart(), piece.charEnd()), t.context().piece());
+                assertTrue(doc.contains(t.context().before() + t.context().piece() + t.context().after()), t.context().toString());
+                assertTrue(t.context().before().length() <= ResultsJson.CONTEXT_CHARS && t.context().after().length() <= ResultsJson.CONTEXT_CHARS);
+                assertEquals(doc.startsWith(t.context().before() + t.context().piece()), !t.context().moreBefore(), "short documents are shown whole");
+                assertEquals(doc.endsWith(t.context().piece() + t.context().after()), !t.context().moreAfter());
             }
             String html = Files.readString(HtmlReport.write(out));
             int tokens = r.top().stream().mapToInt(t -> t.tokens().size()).sum();

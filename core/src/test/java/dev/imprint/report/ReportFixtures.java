@@ -59,7 +59,8 @@ final class ReportFixtures {
         for (int t = 0; t < terms.length; t++) tokens.add(new Results.TokenScore(spans.get(t)[0], spans.get(t)[1], terms[t]));
         List<Results.DocumentPiece> documents = List.of(new Results.DocumentPiece("moby<1>.txt", 85, 157, 0, 20, 0.9),
                 new Results.DocumentPiece("whale.txt", 0, 9, 20, spans.size(), 0.1));
-        return new Results.TopSequence(rank, index, "moby<1>.txt", documents, score, score / N, layers, TEXT, tokens, null);
+        return new Results.TopSequence(rank, index, "moby<1>.txt", documents, score, score / N, layers, TEXT, tokens, null,
+                new Results.Context("Chapter 1. <b>", "Call me Ishmael.", " Some years ago", true, true));
     }
 
     /** [start, end) of each piece of {@code text}, covering it exactly. */

@@ -18,6 +18,24 @@ class ResultsJsonTest {
     @TempDir Path dir;
 
     @Test
+    void theContextShowsWholeWordsAroundThePieceAndSaysWhereTheDocumentGoesOn() {
+        StringBuilder b = new StringBuilder();
+        for (int w = 0; w < 400; w++) b.append("word").append(w).append(' ');
+        String doc = b.toString();
+        int start = doc.indexOf("word200"), end = doc.indexOf("word205");
+        Results.Context c = ResultsJson.context(doc, start, end);
+        assertEquals(doc.substring(start, end), c.piece());
+        assertTrue(doc.contains(c.before() + c.piece() + c.after()));
+        assertTrue(c.before().length() <= ResultsJson.CONTEXT_CHARS && c.after().length() <= ResultsJson.CONTEXT_CHARS);
+        assertTrue(c.before().startsWith("word") && c.after().endsWith(" ") == false, "cut at word boundaries: " + c);
+        assertTrue(c.moreBefore() && c.moreAfter());
+        Results.Context whole = ResultsJson.context("Call me Ishmael.", 5, 7);
+        assertEquals("Call ", whole.before());
+        assertEquals(" Ishmael.", whole.after());
+        assertFalse(whole.moreBefore() || whole.moreAfter());
+    }
+
+    @Test
     void theDocumentNamedIsTheOneWhosePieceCarriesMostOfTheScore() {
         List<dev.imprint.data.Piece> pieces = List.of(new dev.imprint.data.Piece(0, 0, 4, 100, 130, true), new dev.imprint.data.Piece(1, 4, 10, 0, 40, false));
         double[] positive = {0.1, 0.1, 0.1, 0.1, 1, 1, 1, 1, 1, 1};
