@@ -113,6 +113,8 @@ final class QuerySection {
                 + Html.signed(t.score()) + "</b> raw · <b>" + Html.signed(t.scorePerCopy()) + "</b> nats per copy (÷ N = "
                 + run.perCopyN() + ")</span> "
                 + (Boolean.FALSE.equals(t.trained()) ? "<span class=\"unseen\" title=\"not among the sequences the model was trained on\">never trained on</span> " : "")
+                + (t.tokenConcentration() > Results.TopSequence.FEW_TOKENS ? "<span class=\"few-tokens\" title=\"‖a‖₂/‖a‖₁ of the token terms = "
+                        + Html.fixed(t.tokenConcentration(), 2) + " > 2/3: a few tokens carry the influence (Sec. 5.2)\">a few tokens</span> " : "")
                 + LayerChart.mini(layerNames, padded(t.layers()), "layer-wise influence of sequence " + t.sequence())
                 + "<span class=\"where\">sequence " + t.sequence() + " · " + Html.escape(where(t)) + "</span>"
                 + "</div>\n<div class=\"heat\">" + Heatmap.html(t.text(), t.tokens()) + "</div>" + context(t) + "</li>\n";

@@ -19,6 +19,7 @@ final class ReportStyle {
             details.context { margin: .3em 0 0; font-size: .9em; color: #333; }
             details.context p { white-space: pre-wrap; background: #fafafa; border-left: 3px solid #ccc; padding: .4em .7em; margin: .3em 0; }
             details.context mark { background: #fff0b3; }
+            .few-tokens { background: #fde8e8; color: #7a1f1f; border-radius: 3px; padding: 0 .35em; font-size: .85em; }
             .unseen { background: #eef; color: #335; border-radius: 3px; padding: 0 .35em; font-size: .85em; }
             table.lds { border-collapse: collapse; margin: .4em 0; }
             table.lds th, table.lds td { padding: .25em .8em; border-bottom: 1px solid #e3e3e3; text-align: right; }

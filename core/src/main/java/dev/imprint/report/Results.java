@@ -43,7 +43,20 @@ public record Results(String imprint, RunInfo run, String scoreUnit, List<QueryR
      * @param context      the text around the piece of {@code document} in that document; null in older results
      */
     public record TopSequence(int rank, int sequence, String document, List<DocumentPiece> documents, double score,
-                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens, Boolean trained, Context context) {}
+                              double scorePerCopy, double[] layers, String text, List<TokenScore> tokens, Boolean trained, Context context) {
+        /** Above this ‖a‖₂ / ‖a‖₁ of the token terms a sequence's influence comes from a few tokens (the paper's heuristic, Sec. 5.2). */
+        public static final double FEW_TOKENS = 2.0 / 3.0;
+
+        /** ‖a‖₂ / ‖a‖₁ of the token terms a: 1 when one token carries everything, 1/√T when all T carry the same. */
+        public double tokenConcentration() {
+            double l1 = 0, l2 = 0;
+            for (TokenScore t : tokens) {
+                l1 += Math.abs(t.score());
+                l2 += t.score() * t.score();
+            }
+            return l1 == 0 ? 0 : Math.sqrt(l2) / l1;
+        }
+    }
 
     /**
      * Where the sequence's carrying piece sits in its document: up to {@link ResultsJson#CONTEXT_CHARS}

@@ -69,6 +69,25 @@ class HtmlReportTest {
     }
 
     @Test
+    void sequencesDrivenByAFewTokensAreFlagged() {
+        Results r = ReportFixtures.results("all");
+        Results.TopSequence t = r.queries().getFirst().top().getFirst();
+        double l1 = 0, l2 = 0;
+        for (Results.TokenScore x : t.tokens()) {
+            l1 += Math.abs(x.score());
+            l2 += x.score() * x.score();
+        }
+        assertEquals(Math.sqrt(l2) / l1, t.tokenConcentration(), 1e-12);
+        assertTrue(t.tokenConcentration() > 2.0 / 3, "the fixture's terms are dominated by two tokens");
+        String html = HtmlReport.render(r);
+        assertTrue(html.contains("> 2/3: a few tokens carry the influence (Sec. 5.2)\">a few tokens</span>"), "flagged");
+        List<Results.TokenScore> even = new java.util.ArrayList<>();
+        for (int k = 0; k < 16; k++) even.add(new Results.TokenScore(k, k + 1, 0.5));
+        Results.TopSequence spread = new Results.TopSequence(1, 0, "d", t.documents(), 8, 8.0 / 2000, t.layers(), t.text(), even, null, null);
+        assertEquals(0.25, spread.tokenConcentration(), 1e-12, "16 equal terms: 1/√16");
+    }
+
+    @Test
     void perCopyNIsTheTrainedSetWhenRecordedAndUnseenSequencesAreMarked() {
         Results r = ReportFixtures.results("all");
         RunInfo run = r.run();
