@@ -110,7 +110,7 @@ final class DemoCommand implements Callable<Integer> {
                 List<Query> queries = builtInQueries(dir);
                 long t2 = System.nanoTime();
                 List<int[]> filtered = CandidateFilter.select(store, queries, kCandidates, new ConsoleProgress());
-                java.util.BitSet trained = dev.imprint.validation.TrainingRecipe.ofStore(modelDir, dir.config(), store).map(r -> r.seen(store.size())).orElse(null);
+                java.util.BitSet trained = dev.imprint.validation.TrainingRecipe.trainedOn(modelDir, dir.config(), store);
                 int trainedOn = trained == null ? 0 : trained.cardinality();
                 List<InfluenceAnalysis.QueryResult> scored = InfluenceAnalysis.score(model, store, pre, queries, filtered,
                         new InfluenceAnalysis.ScoreSettings(top, 8, true, k, Math.max(100, top), trainedOn), new ConsoleProgress());

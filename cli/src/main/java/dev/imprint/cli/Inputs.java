@@ -33,7 +33,7 @@ final class Inputs {
          * store (method §1.1: the N of the per-copy unit); null otherwise.
          */
         java.util.BitSet trained() {
-            return dev.imprint.validation.TrainingRecipe.ofStore(dir.dir(), dir.config(), store).map(r -> r.seen(store.size())).orElse(null);
+            return dev.imprint.validation.TrainingRecipe.trainedOn(dir.dir(), dir.config(), store);
         }
 
         @Override

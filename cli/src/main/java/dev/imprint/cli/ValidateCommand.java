@@ -145,8 +145,35 @@ final class ValidateCommand implements Runnable {
             }
         }
 
+        /** One validation's work inside its output set: it writes its files into {@code staging} and returns what to print once they are committed. */
+        @FunctionalInterface
+        interface Work {
+            Runnable write(Inputs.Opened in, Path staging);
+        }
+
+        /**
+         * Opens the output set (committed whole) and locks the stages, opens the model and store, does
+         * {@code work}, commits, then prints its summary and where the files are.
+         */
+        int run(String command, Inputs inputs, Work work) {
+            try (OutputSet set = OutputSet.open(out, command, Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
+                 OutputLock stageLock = OutputLock.acquire(stagesDir(), command);
+                 Inputs.Opened in = inputs.open()) {
+                Runnable summary = work.write(in, set.staging());
+                set.commit();
+                summary.run();
+                System.out.println("written: " + out.resolve(ValidationReport.JSON_FILE) + ", " + out.resolve(ValidationReport.HTML_FILE));
+            }
+            return 0;
+        }
+
+        /** What the attributions score with: the opened model and store, {@code queries}, and the factors' stage. */
+        Attribution.Inputs attributionInputs(Inputs inputs, Inputs.Opened in, List<Query> queries) {
+            return new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, factorsDir(inputs, in));
+        }
+
         /** What the run was given, for the report's header. */
-        Map<String, String> run(Inputs inputs, Inputs.Opened in, String queries) {
+        Map<String, String> header(Inputs inputs, Inputs.Opened in, String queries) {
             Map<String, String> run = new LinkedHashMap<>();
             run.put("model", inputs.model.toString());
             run.put("model fingerprint", in.dir().fingerprint());
@@ -192,27 +219,23 @@ final class ValidateCommand implements Runnable {
             common.check(inputs.batchSize);
             List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             TrainingRecipe recipe = TrainingRecipe.read(inputs.model);
-            Path stagesDir = common.stagesDir();
-            try (OutputSet set = OutputSet.open(common.out, "validate lds", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
-                 OutputLock stageLock = OutputLock.acquire(stagesDir, "validate lds");
-                 Inputs.Opened in = inputs.open()) {
+            return common.run("validate lds", inputs, (in, staging) -> {
                 recipe.requireMatches(in.dir().config(), in.store());
                 List<Query> queries = Common.queries(querySource, in, recipe);
                 System.err.printf("LDS: %d queries, %d subsets × %d seed(s) of %s of the training split, %s%n", queries.size(), subsets, seeds,
                         fraction, String.join(", ", attributions));
-                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, common.factorsDir(inputs, in));
-                LinearDatamodeling.Result r = LinearDatamodeling.run(ai, recipe, in.dir().config(), chosen, settings, stagesDir, new ConsoleProgress());
-                Map<String, String> run = common.run(inputs, in, QuerySource.describe(querySource, queries));
+                LinearDatamodeling.Result r = LinearDatamodeling.run(common.attributionInputs(inputs, in, queries), recipe, in.dir().config(), chosen,
+                        settings, common.stagesDir(), new ConsoleProgress());
+                Map<String, String> run = common.header(inputs, in, QuerySource.describe(querySource, queries));
                 run.put("recipe", recipe.preset().name() + " (" + recipe.preset().arch().name().toLowerCase() + "), " + recipe.steps() + " steps, seed " + recipe.seed());
-                ValidationReport.writeLds(set.staging(), r, run);
-                set.commit();
-                System.out.printf("LDS over %d queries, %d subsets of %d of %d training sequences (retraining %.1f s, %d models trained now):%n",
-                        queries.size(), subsets, r.subsetSize(), r.trainingSequences(), r.retrainSeconds(), r.retrainedNow());
-                for (LinearDatamodeling.Estimate e : r.estimates())
-                    System.out.printf("  %-9s %6.3f  [%6.3f, %6.3f]%n", e.attribution(), e.mean(), e.low(), e.high());
-                System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
-            }
-            return 0;
+                ValidationReport.writeLds(staging, r, run);
+                return () -> {
+                    System.out.printf("LDS over %d queries, %d subsets of %d of %d training sequences (retraining %.1f s, %d models trained now):%n",
+                            queries.size(), subsets, r.subsetSize(), r.trainingSequences(), r.retrainSeconds(), r.retrainedNow());
+                    for (LinearDatamodeling.Estimate e : r.estimates())
+                        System.out.printf("  %-9s %6.3f  [%6.3f, %6.3f]%n", e.attribution(), e.mean(), e.low(), e.high());
+                };
+            });
         }
     }
 
@@ -239,10 +262,7 @@ final class ValidateCommand implements Runnable {
             common.check(inputs.batchSize);
             List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             if (chosen.stream().anyMatch(a -> a instanceof Attribution.Exact)) throw new InputException("--attributions: exact is the reference here, not a strategy to compare");
-            Path stagesDir = common.stagesDir();
-            try (OutputSet set = OutputSet.open(common.out, "validate exact", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
-                 OutputLock stageLock = OutputLock.acquire(stagesDir, "validate exact");
-                 Inputs.Opened in = inputs.open()) {
+            return common.run("validate exact", inputs, (in, staging) -> {
                 TrainingRecipe recipe = querySource.file == null ? TrainingRecipe.read(inputs.model) : null;
                 if (recipe != null) recipe.requireMatches(in.dir().config(), in.store());
                 List<Query> queries = Common.queries(querySource, in, recipe);
@@ -250,17 +270,15 @@ final class ValidateCommand implements Runnable {
                 int n = Math.min(common.fitting, in.store().size());
                 System.err.printf("exact GNH of %d fitting sequences (%,d MiB of gradients) against %s, %d queries%n", n,
                         Attribution.Exact.bytes(in.model(), n) >> 20, String.join(", ", attributions), queries.size());
-                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, common.factorsDir(inputs, in));
-                ExactComparison.Result r = ExactComparison.run(ai, exact, chosen, stagesDir, new ConsoleProgress());
-                ValidationReport.writeExact(set.staging(), r, common.run(inputs, in, QuerySource.describe(querySource, queries)));
-                set.commit();
-                System.out.printf("against the exact GNH of %d fitting sequences, %d queries × %d sequences (exact scores %.1f s):%n", r.fitting(),
-                        queries.size(), r.sequences(), r.exactSeconds());
-                for (ExactComparison.Agreement a : r.agreements())
-                    System.out.printf("  %-9s Pearson %.4f (lowest query %.4f), Spearman %.4f%n", a.attribution(), a.pearson(), a.lowest(), a.spearman());
-                System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
-            }
-            return 0;
+                ExactComparison.Result r = ExactComparison.run(common.attributionInputs(inputs, in, queries), exact, chosen, common.stagesDir(), new ConsoleProgress());
+                ValidationReport.writeExact(staging, r, common.header(inputs, in, QuerySource.describe(querySource, queries)));
+                return () -> {
+                    System.out.printf("against the exact GNH of %d fitting sequences, %d queries × %d sequences (exact scores %.1f s):%n", r.fitting(),
+                            queries.size(), r.sequences(), r.exactSeconds());
+                    for (ExactComparison.Agreement a : r.agreements())
+                        System.out.printf("  %-9s Pearson %.4f (lowest query %.4f), Spearman %.4f%n", a.attribution(), a.pearson(), a.lowest(), a.spearman());
+                };
+            });
         }
     }
 
@@ -287,24 +305,18 @@ final class ValidateCommand implements Runnable {
             common.check(inputs.batchSize);
             List<Attribution> chosen = common.attributions(attributions, inputs.batchSize);
             List<PlantedFacts.Fact> planted = PlantedFacts.read(facts);
-            Path stagesDir = common.stagesDir();
-            try (OutputSet set = OutputSet.open(common.out, "validate recall", Set.of(ValidationReport.JSON_FILE, ValidationReport.HTML_FILE));
-                 OutputLock stageLock = OutputLock.acquire(stagesDir, "validate recall");
-                 Inputs.Opened in = inputs.open()) {
+            return common.run("validate recall", inputs, (in, staging) -> {
                 List<Query> queries = new ArrayList<>();
                 for (PlantedFacts.Fact f : planted)
                     queries.add(Query.of(f.id(), f.prompt(), f.completion(), in.dir().tokenizer(), in.dir().config().contextLength()));
-                Attribution.Inputs ai = new Attribution.Inputs(in.model(), in.dir().fingerprint(), in.store(), queries, common.factorsDir(inputs, in));
-                FactRecall.Result r = FactRecall.run(ai, planted, chosen, stagesDir, new ConsoleProgress());
-                Map<String, String> run = common.run(inputs, in, facts + " (" + planted.size() + " facts)");
-                ValidationReport.writeRecall(set.staging(), r, run);
-                set.commit();
-                System.out.printf("recall of %d planted facts among %d sequences:%n", planted.size(), r.sequences());
-                for (FactRecall.Recall a : r.recalls())
-                    System.out.printf("  %-9s Recall@1 %.3f  Recall@10 %.3f  MRR %.3f%n", a.attribution(), a.recallAt1(), a.recallAt10(), a.mrr());
-                System.out.println("written: " + common.out.resolve(ValidationReport.JSON_FILE) + ", " + common.out.resolve(ValidationReport.HTML_FILE));
-            }
-            return 0;
+                FactRecall.Result r = FactRecall.run(common.attributionInputs(inputs, in, queries), planted, chosen, common.stagesDir(), new ConsoleProgress());
+                ValidationReport.writeRecall(staging, r, common.header(inputs, in, facts + " (" + planted.size() + " facts)"));
+                return () -> {
+                    System.out.printf("recall of %d planted facts among %d sequences:%n", planted.size(), r.sequences());
+                    for (FactRecall.Recall a : r.recalls())
+                        System.out.printf("  %-9s Recall@1 %.3f  Recall@10 %.3f  MRR %.3f%n", a.attribution(), a.recallAt1(), a.recallAt10(), a.mrr());
+                };
+            });
         }
     }
 }

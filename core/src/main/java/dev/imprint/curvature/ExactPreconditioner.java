@@ -1,15 +1,10 @@
 package dev.imprint.curvature;
 
-import dev.imprint.model.GradientTap;
 import dev.imprint.model.LanguageModel;
-import dev.imprint.model.SequenceBatch;
-import dev.imprint.model.TrackedLayer;
 import dev.imprint.tensor.Lapack;
 import dev.imprint.tensor.Mat;
 import dev.imprint.tensor.Parallel;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The exact damped Gauss-Newton Hessian of a fitting sample, one layer (method §7.2), for
@@ -33,11 +28,7 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
     public static ExactPreconditioner of(int rows, int cols, double[] j, int n, Damping damping, String layer) {
         int d = rows * cols;
         if (j.length != (long) n * d) throw new IllegalArgumentException(layer + ": " + j.length + " gradient values for " + n + " × " + d);
-        double[] diagonal = new double[d];
-        for (int z = 0; z < n; z++)
-            for (int i = 0; i < d; i++) diagonal[i] += j[z * d + i] * j[z * d + i] / n;
-        double lambda = damping.lambda(diagonal);
-        if (!(lambda > 0)) throw new dev.imprint.InputException(layer + ": damping λ = " + lambda + " (its gradients are all zero); give an explicit positive --damping");
+        double lambda = SampleGradients.lambda(j, n, d, damping, layer);
         double[] k = new double[n * n];
         Lapack.gramLower(j, n, d, k);
         for (int z = 0; z < n; z++) k[z * n + z] += n * lambda;
@@ -48,18 +39,7 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
 
     @Override
     public Mat precondition(Mat v) {
-        double[] p = precondition(toDouble(v));
-        Mat out = Mat.zeros(rows, cols);
-        for (int i = 0; i < p.length; i++) out.data()[i] = (float) p[i];
-        return out;
-    }
-
-    private double[] toDouble(Mat v) {
-        Preconditioner.checkShape(this, v);
-        double[] x = new double[rows * cols];
-        for (int i = 0; i < rows; i++)
-            for (int c = 0; c < cols; c++) x[i * cols + c] = v.get(i, c);
-        return x;
+        return SampleGradients.throughDoubles(this, v);
     }
 
     @Override
@@ -85,10 +65,7 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
 
     @Override
     public double quadraticForm(Mat v) {
-        double[] x = toDouble(v), p = precondition(x);
-        double s = 0;
-        for (int i = 0; i < x.length; i++) s += x[i] * p[i];
-        return s;
+        return SampleGradients.quadraticForm(this, v);
     }
 
     /** Bytes of the gradients and the factor of a layer of {@code rows × cols} over {@code n} sequences. */
@@ -98,36 +75,6 @@ public record ExactPreconditioner(int rows, int cols, double[] gradients, int n,
 
     /** The exact preconditioner of every tracked layer, from the fitting sample's per-sequence gradients. */
     public static Preconditioners fit(LanguageModel model, TapPass pass, int n, Damping damping) {
-        double[][] j = sequenceGradients(model, pass, n);
-        List<Preconditioner> out = new ArrayList<>();
-        for (TrackedLayer l : model.trackedLayers()) out.add(of(l.outFeatures(), l.activationDim(), j[l.index()], n, damping, l.name()));
-        return new Preconditioners(model.trackedLayers(), out);
-    }
-
-    /**
-     * One pass over the fitting sample that keeps every sequence's gradient at every tracked layer:
-     * per layer, J (N, P·A) row-major with row z = vec(Σ_t Ds_t ā_tᵀ) of the pass's z-th sequence.
-     */
-    public static double[][] sequenceGradients(LanguageModel model, TapPass pass, int n) {
-        List<TrackedLayer> layers = model.trackedLayers();
-        double[][] j = new double[layers.size()][];
-        int[] filled = new int[layers.size()];
-        for (TrackedLayer l : layers) j[l.index()] = new double[Math.multiplyExact(n, l.outFeatures() * l.activationDim())];
-        pass.run(new GradientTap() {
-            @Override
-            public void onLayer(TrackedLayer layer, SequenceBatch batch, Mat abar, Mat ds) {
-                int P = layer.outFeatures(), A = layer.activationDim(), T = batch.seqLen(), li = layer.index();
-                for (int b = 0; b < batch.batchSize(); b++) {
-                    int z = filled[li]++, len = batch.lengths()[b];
-                    if (z >= n) throw new IllegalStateException("the pass gave more than " + n + " sequences");
-                    Mat g = Mat.zeros(P, A);
-                    dev.imprint.tensor.Gemm.mulTransA(g, ds.rows(b * T, len), abar.rows(b * T, len), false); // Σ_t Ds_t ā_tᵀ
-                    for (int i = 0; i < P * A; i++) j[li][z * P * A + i] = g.data()[i]; // n·P·A fits an int (checked when allocated)
-                }
-            }
-        });
-        for (TrackedLayer l : layers)
-            if (filled[l.index()] != n) throw new IllegalStateException(l.name() + ": the pass gave " + filled[l.index()] + " of " + n + " sequences");
-        return j;
+        return SampleGradients.preconditioners(model, pass, n, (l, j) -> of(l.outFeatures(), l.activationDim(), j, n, damping, l.name()));
     }
 }

@@ -1,11 +1,8 @@
 package dev.imprint.curvature;
 
 import dev.imprint.model.LanguageModel;
-import dev.imprint.model.TrackedLayer;
 import dev.imprint.tensor.Mat;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -51,11 +48,7 @@ public record LissaPreconditioner(int rows, int cols, double[] gradients, int n,
     /** LiSSA for one layer's gradients {@code j} (N, rows·cols). */
     public static LissaPreconditioner of(int rows, int cols, double[] j, int n, Damping damping, Settings s, String layer) {
         int d = rows * cols;
-        double[] diagonal = new double[d];
-        for (int z = 0; z < n; z++)
-            for (int i = 0; i < d; i++) diagonal[i] += j[z * d + i] * j[z * d + i] / n;
-        double lambda = damping.lambda(diagonal);
-        if (!(lambda > 0)) throw new dev.imprint.InputException(layer + ": damping λ = " + lambda + " (its gradients are all zero); give an explicit positive --damping");
+        double lambda = SampleGradients.lambda(j, n, d, damping, layer);
         double alpha = s.scale() > 0 ? 1 / s.scale() : 1 / (1.05 * (largestSquaredNorm(j, n, d) + lambda));
         return new LissaPreconditioner(rows, cols, j, n, lambda, alpha, s.depth(), Math.min(s.batch(), n), s.seed());
     }
@@ -106,33 +99,16 @@ public record LissaPreconditioner(int rows, int cols, double[] gradients, int n,
 
     @Override
     public Mat precondition(Mat v) {
-        double[] p = precondition(toDouble(v));
-        Mat out = Mat.zeros(rows, cols);
-        for (int i = 0; i < p.length; i++) out.data()[i] = (float) p[i];
-        return out;
+        return SampleGradients.throughDoubles(this, v);
     }
 
     @Override
     public double quadraticForm(Mat v) {
-        double[] x = toDouble(v), p = precondition(x);
-        double s = 0;
-        for (int i = 0; i < x.length; i++) s += x[i] * p[i];
-        return s;
-    }
-
-    private double[] toDouble(Mat v) {
-        Preconditioner.checkShape(this, v);
-        double[] x = new double[rows * cols];
-        for (int i = 0; i < rows; i++)
-            for (int c = 0; c < cols; c++) x[i * cols + c] = v.get(i, c);
-        return x;
+        return SampleGradients.quadraticForm(this, v);
     }
 
     /** LiSSA for every tracked layer, from one pass over the fitting sample. */
     public static Preconditioners fit(LanguageModel model, TapPass pass, int n, Damping damping, Settings s) {
-        double[][] j = ExactPreconditioner.sequenceGradients(model, pass, n);
-        List<Preconditioner> out = new ArrayList<>();
-        for (TrackedLayer l : model.trackedLayers()) out.add(of(l.outFeatures(), l.activationDim(), j[l.index()], n, damping, s, l.name()));
-        return new Preconditioners(model.trackedLayers(), out);
+        return SampleGradients.preconditioners(model, pass, n, (l, j) -> of(l.outFeatures(), l.activationDim(), j, n, damping, s, l.name()));
     }
 }

@@ -141,18 +141,8 @@ public sealed interface Attribution {
 
         @Override
         public float[][] scores(Inputs in, Progress progress) {
-            int[] fitting = gradientSample(in, fit, "the exact GNH");
-            int n = fitting.length;
-            progress.start("Exact GNH: per-sequence gradients of the fitting sample", 1, Progress.Unit.ITEMS);
-            Preconditioners pre;
-            try {
-                pre = dev.imprint.curvature.ExactPreconditioner.fit(in.model(),
-                        new dev.imprint.influence.FittingPass(in.model(), in.store(), fitting, fit.batchSize(), fit.seed(), fit.labels()), n, damping);
-                progress.step(1);
-            } finally {
-                progress.done();
-            }
-            return everyScore(in, pre, batchSize, progress);
+            return sampleGradientScores(in, fit, batchSize, "Exact GNH", progress,
+                    (pass, n) -> dev.imprint.curvature.ExactPreconditioner.fit(in.model(), pass, n, damping));
         }
     }
 
@@ -195,14 +185,9 @@ public sealed interface Attribution {
             float[][] out = new float[in.queries().size()][in.store().size()];
             for (int q = 0; q < out.length; q++) {
                 SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + q);
-                for (int i = 0; i < out[q].length; i++) out[q][i] = (float) gaussian(rng);
+                for (int i = 0; i < out[q].length; i++) out[q][i] = (float) rng.nextGaussian();
             }
             return out;
-        }
-
-        private static double gaussian(SplittableRandom rng) {
-            double u = 1 - rng.nextDouble(), v = rng.nextDouble(); // Box–Muller; u in (0, 1]
-            return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
         }
     }
 
@@ -218,7 +203,25 @@ public sealed interface Attribution {
         return out;
     }
 
-    /** The fitting sample's per-sequence gradients, refused in one line when they would take more than half the heap. */
+    /**
+     * Scores with preconditioners {@code build} makes from one pass over the fitting sample (which
+     * keeps every sequence's gradient: the exact solve and LiSSA).
+     */
+    private static float[][] sampleGradientScores(Inputs in, InfluenceAnalysis.FitSettings fit, int batchSize, String what, Progress progress,
+                                                  java.util.function.BiFunction<dev.imprint.influence.FittingPass, Integer, Preconditioners> build) {
+        int[] fitting = gradientSample(in, fit, what);
+        progress.start(what + ": per-sequence gradients of the fitting sample", 1, Progress.Unit.ITEMS);
+        Preconditioners pre;
+        try {
+            pre = build.apply(new dev.imprint.influence.FittingPass(in.model(), in.store(), fitting, fit.batchSize(), fit.seed(), fit.labels()), fitting.length);
+            progress.step(1);
+        } finally {
+            progress.done();
+        }
+        return everyScore(in, pre, batchSize, progress);
+    }
+
+    /** The fitting sample, refused in one line when its per-sequence gradients would not fit (half the heap, one array). */
     private static int[] gradientSample(Inputs in, InfluenceAnalysis.FitSettings fit, String what) {
         int n = Math.min(fit.fittingSequences(), in.store().size());
         if (n > MAX_GRADIENT_SAMPLE)
@@ -252,18 +255,8 @@ public sealed interface Attribution {
 
         @Override
         public float[][] scores(Inputs in, Progress progress) {
-            int[] fitting = gradientSample(in, fit, "LiSSA");
-            progress.start("LiSSA: per-sequence gradients of the fitting sample", 1, Progress.Unit.ITEMS);
-            Preconditioners pre;
-            try {
-                pre = dev.imprint.curvature.LissaPreconditioner.fit(in.model(),
-                        new dev.imprint.influence.FittingPass(in.model(), in.store(), fitting, fit.batchSize(), fit.seed(), fit.labels()),
-                        fitting.length, damping, lissa);
-                progress.step(1);
-            } finally {
-                progress.done();
-            }
-            return everyScore(in, pre, batchSize, progress);
+            return sampleGradientScores(in, fit, batchSize, "LiSSA", progress,
+                    (pass, n) -> dev.imprint.curvature.LissaPreconditioner.fit(in.model(), pass, n, damping, lissa));
         }
     }
 

@@ -51,7 +51,7 @@ public record TrainingRecipe(TrainingPreset preset, int steps, long seed, String
      * (a model trained by {@code imprint train} on this store), else empty: a model from elsewhere,
      * or trained on another store, whose training set Imprint does not know.
      */
-    public static java.util.Optional<TrainingRecipe> ofStore(Path modelDir, ModelConfig config, SequenceStore store) {
+    private static java.util.Optional<TrainingRecipe> ofStore(Path modelDir, ModelConfig config, SequenceStore store) {
         if (!Files.isRegularFile(modelDir.resolve(FILE))) return java.util.Optional.empty();
         try {
             TrainingRecipe r = read(modelDir);
@@ -59,6 +59,14 @@ public record TrainingRecipe(TrainingPreset preset, int steps, long seed, String
         } catch (InputException e) {
             return java.util.Optional.empty(); // written before it recorded its store, or not by imprint train
         }
+    }
+
+    /**
+     * The sequences of {@code store} the model in {@code modelDir} trained on, when its training.json
+     * records a run on this store ({@link #ofStore}); null otherwise.
+     */
+    public static java.util.BitSet trainedOn(Path modelDir, ModelConfig config, SequenceStore store) {
+        return ofStore(modelDir, config, store).map(r -> r.seen(store.size())).orElse(null);
     }
 
     /** The sequences of a store of {@code storeSize} that the model's run drew: the training set it saw. */
